@@ -1,0 +1,42 @@
+"""Packaging for endless_world: everything is read from settings.ini (nbdev 2.x layout)."""
+from configparser import ConfigParser
+from pathlib import Path
+
+import setuptools
+
+here = Path(__file__).parent
+config = ConfigParser(delimiters=["="])
+config.read(here / "settings.ini", encoding="utf-8")
+cfg = config["DEFAULT"]
+
+licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
+statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
+py_versions = "3.10 3.11 3.12 3.13".split()
+lic = licenses[cfg["license"]]
+min_python = cfg["min_python"]
+
+setuptools.setup(
+    name=cfg["repo"],
+    version=cfg["version"],
+    description=cfg["description"],
+    long_description=(here / "README.md").read_text(encoding="utf-8") if (here / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    author=cfg["author"],
+    author_email=cfg["author_email"],
+    license=lic[0],
+    url=cfg["git_url"],
+    keywords=cfg["keywords"],
+    packages=setuptools.find_packages(include=["endless_world", "endless_world.*"]),
+    include_package_data=True,
+    install_requires=cfg["requirements"].split(),
+    extras_require={"dev": cfg["dev_requirements"].split()},
+    python_requires=f">={min_python}",
+    classifiers=[
+        "Development Status :: " + statuses[int(cfg["status"])],
+        "Intended Audience :: " + cfg["audience"].title(),
+        "License :: " + lic[1],
+        "Natural Language :: " + cfg["language"].title(),
+    ] + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(min_python):]],
+    entry_points={"console_scripts": ["endless-world-demo=endless_world.demo:main"], "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    zip_safe=False,
+)
