@@ -1,0 +1,109 @@
+"""Toy VAE benchmark: validation PSNR on world clips and streaming decode speed on CPU.
+
+    python benchmarks/vae.py [--clips 16] [--threads 2] [--random]
+
+Writes benchmarks/results/vae.json. Goals (issue 3): PSNR >= 30 dB at 64x64, decode >= 200 frames/s on 2 cores.
+`--random` measures speed with an untrained toy VAE (same config) when data/toy_vae is not there yet.
+"""
+import argparse, json, math, os, platform, time
+from pathlib import Path
+
+import torch
+
+from endless_world.vae import (StreamingVAEDecoder, build_vae, encode_video, load_toy_vae, toy_vae_config,
+                               vae_to_video)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@torch.no_grad()
+def val_psnr(vae, n_clips: int, frames: int = 81):
+    from endless_world.world import WorldClips
+    ds = WorldClips('val', n_clips=n_clips, frames=frames, fps=16, size=(64, 64))
+    psnrs, first, rest, last = [], [], [], []
+    for i in range(n_clips):
+        video = ds[i]['rgb'][None]                                     # [1, F, 3, H, W] in [0, 1]
+        z = encode_video(vae, video, normalized=True)                  # [1, C, 21, 8, 8]
+        dec = StreamingVAEDecoder(vae, normalized=True)
+        recon = vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
+        mse = ((recon - video) ** 2).mean(dim=(0, 2, 3, 4))            # per frame [F]
+        psnrs.append(float(10 * torch.log10(1 / mse.mean())))
+        first.append(float(10 * torch.log10(1 / mse[0])))
+        rest.append(float(10 * torch.log10(1 / mse[1:].mean())))
+        last.append(float(10 * torch.log10(1 / mse[41:].mean())))
+    return dict(psnr_db_mean=sum(psnrs) / n_clips, psnr_db_min=min(psnrs), psnr_db_first_frame=sum(first) / n_clips,
+                psnr_db_later_frames=sum(rest) / n_clips, psnr_db_frames_41_to_80=sum(last) / n_clips, per_clip=psnrs, n_clips=n_clips, frames=frames)
+
+
+@torch.no_grad()
+def long_stream_psnr(vae, n_clips: int = 2, frames: int = 161):
+    "PSNR per 40-frame segment of a stream twice as long as the training clips (81 frames)."
+    from endless_world.world import WorldClips
+    ds = WorldClips('val', n_clips=n_clips, frames=frames, fps=16, size=(64, 64))
+    segs = torch.zeros(frames // 40)
+    for i in range(n_clips):
+        video = ds[i]['rgb'][None]
+        z = encode_video(vae, video, normalized=True)
+        dec = StreamingVAEDecoder(vae, normalized=True)
+        recon = vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
+        mse = ((recon - video) ** 2).mean(dim=(0, 2, 3, 4))
+        segs += torch.stack([10 * torch.log10(1 / mse[s * 40:(s + 1) * 40].mean()) for s in range(len(segs))]) / n_clips
+    return dict(frames=frames, n_clips=n_clips, psnr_db_per_40_frames=[round(float(x), 2) for x in segs])
+
+
+@torch.no_grad()
+def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5):
+    z = torch.randn(1, vae.config.z_dim, n_latent, 8, 8)
+    dec = StreamingVAEDecoder(vae, normalized=True)
+    for c in z[:, :, :4].split(chunk, 2): dec.decode_chunk(c)         # warm-up
+    times, n_frames = [], 0
+    for _ in range(repeats):
+        dec.reset(); t0 = time.perf_counter(); n = 0
+        for c in z.split(chunk, 2): n += dec.decode_chunk(c).shape[2]
+        times.append(time.perf_counter() - t0); n_frames = n
+    best, med = min(times), sorted(times)[len(times) // 2]
+    return dict(chunk_latent_frames=chunk, frames_per_stream=n_frames, fps_best=n_frames / best,
+                fps_median=n_frames / med, ms_per_latent_frame_median=1e3 * med / n_latent)
+
+
+@torch.no_grad()
+def encode_speed(vae, repeats: int = 3):
+    video = torch.rand(1, 81, 3, 64, 64)
+    encode_video(vae, video[:, :9])
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); encode_video(vae, video); ts.append(time.perf_counter() - t0)
+    return dict(fps_median=81 / sorted(ts)[len(ts) // 2])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--clips', type=int, default=16); p.add_argument('--threads', default='1,2', help='comma-separated thread counts to time decode with')
+    p.add_argument('--random', action='store_true'); p.add_argument('--ckpt', default=str(ROOT / 'data/toy_vae')); p.add_argument('--out', default=str(ROOT / 'benchmarks/results/vae.json'))
+    a = p.parse_args()
+    ckpt = Path(a.ckpt)
+    trained = not a.random and ckpt.with_suffix('.json').exists()
+    vae = load_toy_vae(ckpt) if trained else build_vae(toy_vae_config()).eval()
+    res = dict(model='toy VAE (AutoencoderKLWan, config in data/toy_vae.json)' if trained else 'untrained toy config',
+               n_params=sum(p.numel() for p in vae.parameters()),
+               n_params_decoder=sum(p.numel() for p in vae.decoder.parameters()) + sum(p.numel() for p in vae.post_quant_conv.parameters()),
+               cpu=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
+               load_avg_at_start=os.getloadavg()[0], torch=torch.__version__,
+               goals=dict(psnr_db=30.0, decode_fps=200.0))
+    res['decode_stream'] = []
+    for th in [int(t) for t in a.threads.split(',')]:
+        torch.set_num_threads(th)
+        res['decode_stream'] += [dict(threads=th, **decode_speed(vae, c)) for c in (1, 3)]
+    res['encode'] = encode_speed(vae)
+    res['threads_for_encode_and_psnr'] = torch.get_num_threads()
+    if trained: res['val'] = val_psnr(vae, a.clips); res['long_stream'] = long_stream_psnr(vae)
+    res['load_avg_at_end'] = os.getloadavg()[0]
+    res['note'] = ('2 CPU cores shared with other jobs while measuring: speeds vary with the load average; '
+                   'decode is one stream, batch 1, chunks of 1 or 3 latent frames (4 or 12 video frames), 64x64.')
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
+    print(json.dumps({k: v for k, v in res.items() if k != 'val'} | ({'val': {k: v for k, v in res['val'].items() if k != 'per_clip'}} if 'val' in res else {}), indent=1))
+
+
+if __name__ == '__main__':
+    main()
