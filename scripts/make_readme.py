@@ -1,6 +1,7 @@
 """Write README.md from nbs/index.ipynb with nbconvert (Quarto is not installable here).
 
-Cells marked `#| hide` are dropped and nbdev directive lines (`#| ...`) are removed."""
+Cells marked `#| hide` are dropped, `#| echo: false` cells show only their output, and nbdev
+directive lines (`#| ...`) are removed."""
 import re
 import sys
 from pathlib import Path
@@ -16,6 +17,10 @@ def readme_text(nb_path: Path) -> str:
     kept = []
     for cell in nb.cells:
         if cell.cell_type == "code" and re.search(r"^\s*#\s*\|\s*hide\b", cell.source, re.M):
+            continue
+        if cell.cell_type == "code" and re.search(r"^\s*#\s*\|\s*echo:\s*false\b", cell.source, re.M):
+            shown = [o.get("data", {}).get("text/markdown") or o.get("text", "") for o in cell.get("outputs", [])]
+            kept.append(nbformat.v4.new_markdown_cell("\n".join(s for s in shown if s)))
             continue
         if cell.cell_type == "code":
             cell.source = DIRECTIVE.sub("", cell.source).strip()
