@@ -185,7 +185,12 @@ def train_toy_vggt(out_dir='runs/toy_vggt', steps=3000, batch_size=4, n_frames=4
 
 def load_toy_vggt(path='data/toy_vggt.safetensors'):
     "The shipped toy VGGT (safetensors + JSON config)."
+    import endless_world
     path = Path(path)
+    if not path.is_absolute() and not path.exists():  # called from elsewhere: the shipped data/ beside the package
+        path = Path(endless_world.__file__).resolve().parents[1] / path
+    if not path.exists() or not path.with_suffix('.json').exists():
+        raise FileNotFoundError(f'path: {path} (+ .json) not found (train it with `python -m endless_world.toy_vggt train`)')
     cfg = json.loads(path.with_suffix('.json').read_text())
     model = ToyVGGT({k: cfg.get(k) for k in ('aggregator', 'camera_head', 'depth_head', 'point_head', 'pos_embed')})
     model.load_state_dict(load_file(str(path)))

@@ -272,7 +272,10 @@ def save_toy_vae(vae: AutoencoderKLWan, path='data/toy_vae', extra: dict | None 
 def load_toy_vae(path='data/toy_vae') -> AutoencoderKLWan:
     "The shipped toy VAE (eval mode) from `path`.json + `path`.safetensors."
     from safetensors.torch import load_file
+    import endless_world
     path = Path(path)
+    if not path.is_absolute() and not path.with_suffix('.json').exists():  # called from elsewhere: the shipped data/
+        path = Path(endless_world.__file__).resolve().parents[1] / path
     for p in (path.with_suffix('.json'), path.with_suffix('.safetensors')):
         if not p.exists(): raise FileNotFoundError(f'path: {p} not found (train it with `python -m endless_world.vae`)')
     cfg = json.loads(path.with_suffix('.json').read_text())['config']
