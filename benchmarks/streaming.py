@@ -11,7 +11,7 @@ import argparse, json, os, platform, resource, statistics, time
 from pathlib import Path
 import torch
 from endless_world.dit import CausalWanDiT, toy_dit_config, WAN_T2V_1P3B_CONFIG
-from endless_world.sampler import FewStepSampler, _randn
+from endless_world.sampler import _randn
 from endless_world.streaming import StreamingGenerator, ContextSchedule, streaming_chunk_flops
 
 

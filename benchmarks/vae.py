@@ -5,7 +5,7 @@
 Writes benchmarks/results/vae.json. Goals (issue 3): PSNR >= 30 dB at 64x64, decode >= 200 frames/s on 2 cores.
 `--random` measures speed with an untrained toy VAE (same config) when data/toy_vae is not there yet.
 """
-import argparse, json, math, os, platform, time
+import argparse, json, os, platform, time
 from pathlib import Path
 
 import torch

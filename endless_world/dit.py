@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_causal_dit.ipynb #effccef0
 from __future__ import annotations
-import functools, json, math, os, re
+import functools, json, os, re
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F, torch.utils.checkpoint
 from diffusers import WanTransformer3DModel

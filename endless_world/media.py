@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import matplotlib
-import mediapy
 import numpy as np
 import torch
 

@@ -9,14 +9,13 @@ __all__ = ['TOY_VGGT_CONFIG', 'TRAIN_GAPS', 'EVAL_GAPS', 'PosPatchEmbed', 'ToyVG
 # %% ../nbs/06a_toy_vggt.ipynb #aa21d754
 import json, math, os, random, sys, time, argparse
 from pathlib import Path
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 import torch.nn as nn
-from .vggt import (VGGT, PatchEmbed, check_images, extri_intri_to_pose_encoding, pose_encoding_to_extri_intri,
-                                relative_extrinsics, quat_to_mat, rotation_angle_deg)
+from .vggt import (VGGT, PatchEmbed, extri_intri_to_pose_encoding, pose_encoding_to_extri_intri,
+                                relative_extrinsics, rotation_angle_deg)
 
 # %% ../nbs/06a_toy_vggt.ipynb #f5601113
 TOY_VGGT_CONFIG = dict(

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKLWan
-from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify, patchify
+from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify
 
 # %% auto #0
 __all__ = ['TOY_VAE_RECIPE', 'wan21_vae_config', 'toy_vae_config', 'build_vae', 'load_vae_state_dict', 'load_wan_vae',

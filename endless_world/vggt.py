@@ -11,7 +11,7 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ACTIVATIONS', 'SKIPPED_PREFIXES', '
            'rotation_angle_deg']
 
 # %% ../nbs/06_vggt.ipynb #4e5ad9ae
-import json, math, os, time
+import json, math
 from pathlib import Path
 import torch
 import torch.nn as nn
