@@ -11,7 +11,7 @@ import argparse, json, os, platform, resource, statistics, time
 from pathlib import Path
 import torch
 from endless_world.dit import CausalWanDiT, toy_dit_config, WAN_T2V_1P3B_CONFIG
-from endless_world.sampler import _randn
+from endless_world.sampler import sample_noise
 from endless_world.streaming import StreamingGenerator, ContextSchedule, streaming_chunk_flops
 
 
@@ -29,7 +29,7 @@ def recompute_chunk(model, window, noise, context, sampler, generator):
         ts = torch.cat([torch.zeros(B, nw), t.expand(B, k)], dim=1)
         flow = model(torch.cat([window, x], 2), ts, context, attention="bidirectional")[:, :, nw:]
         x0 = sampler.x0_from_flow(x, flow, sampler.sigmas[i].item())
-        if i + 1 < len(sampler): x = sampler.renoise(x0, i + 1, _randn(x0.shape, generator, x0))
+        if i + 1 < len(sampler): x = sampler.renoise(x0, i + 1, sample_noise(x0.shape, generator, x0.dtype, x0.device))
     return x0
 
 
