@@ -69,7 +69,7 @@ def main(chunks: int = 1020, threads: int = 1, out: str = "benchmarks/results/st
         with torch.no_grad():
             for j in range(recompute_chunks):
                 sg2.cache.set_context(sg2.schedule.neighbours(sg2.chunk_index))
-                frames = sg2.cache.absolute_frames[sg2.cache._read_frames()].tolist()
+                frames = sg2.cache.absolute_frames[sg2.cache.read_frames()].tolist()
                 window = torch.stack([sg2.latents[f] for f in frames], 2)
                 noise = torch.randn(1, cfg["in_channels"], 3, hw, hw)
                 t0 = time.perf_counter(); recompute_chunk(model, window, noise, sg2.context, sg2.sampler, sg2.generator)

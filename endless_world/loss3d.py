@@ -13,32 +13,42 @@ import torch.nn.functional as F
 # %% ../nbs/08_loss3d.ipynb #1238ee13
 def frame_mask(n_frames, interval=3, offset=0):
     "Indices of the frames the 3D loss looks at: offset, offset + interval, …"
-    if interval < 1: raise ValueError(f"interval must be ≥ 1, got {interval}")
+    if interval < 1:
+        raise ValueError(f"interval must be ≥ 1, got {interval}")
     return torch.arange(offset, n_frames, interval)
 
 def cosine_3d_loss(f_pred, f_ref, dim=2):
     "1 − cos along the channel axis `dim`, averaged over everything else; `f_ref` carries no gradient."
     if f_pred.shape != f_ref.shape:
-        raise ValueError(f"f_pred and f_ref must have the same shape, got {tuple(f_pred.shape)} and {tuple(f_ref.shape)}")
+        raise ValueError(f"f_pred and f_ref must have the same shape, got {tuple(f_pred.shape)} and "
+                         f"{tuple(f_ref.shape)}")
     return 1 - F.cosine_similarity(f_pred, f_ref.detach(), dim=dim, eps=1e-8).mean()
 
 # %% ../nbs/08_loss3d.ipynb #c07e89d3
 class Loss3D(nn.Module):
-    "λ·(1 − cos(f3D(pred), f3D(ref))) on every `interval`-th frame, through a frozen VGGT. Frames [B, F, 3, H, W] in [0, 1]."
-    def __init__(self, vggt, lam=0.1, interval=3, offset=0, layer=-1):
+    "λ·(1 − cos(f3D(pred), f3D(ref))) on every `interval`-th frame, through a frozen VGGT."
+    def __init__(self,
+                 vggt,              # a VGGT with `.features(frames [B, S, 3, H, W] in [0, 1], layer)`; frozen here
+                 lam=0.1,           # λ, the loss weight (the paper's 0.1)
+                 interval=3,        # look at every `interval`-th frame (the paper's 3)
+                 offset=0,          # starting at this frame
+                 layer=-1):         # which aggregated layer gives f3D
         super().__init__()
         self.vggt = vggt.eval().requires_grad_(False)
         self.lam, self.interval, self.offset, self.layer = lam, interval, offset, layer
 
     def features(self, frames):
-        return self.vggt.features(frames, self.layer)            # [B, S, 2C, h, w]
+        "f3D of frames [B, S, 3, H, W]: the chosen aggregated layer's patch tokens, [B, S, 2C, h, w]."
+        return self.vggt.features(frames, self.layer)
 
     def forward(self, pred_frames, ref_frames):
-        "Returns (λ·L3D, L3D)."
+        "(λ·L3D, L3D) for frames [B, F, 3, H, W] in [0, 1]."
         if pred_frames.shape != ref_frames.shape:
-            raise ValueError(f"pred_frames and ref_frames must match, got {tuple(pred_frames.shape)} and {tuple(ref_frames.shape)}")
+            raise ValueError(f"pred_frames and ref_frames must match, got {tuple(pred_frames.shape)} and "
+                             f"{tuple(ref_frames.shape)}")
         idx = frame_mask(pred_frames.shape[1], self.interval, self.offset).to(pred_frames.device)
-        with torch.no_grad(): f_ref = self.features(ref_frames[:, idx])
+        with torch.no_grad():                                    # the target: no graph through VGGT
+            f_ref = self.features(ref_frames[:, idx])
         l3d = cosine_3d_loss(self.features(pred_frames[:, idx]), f_ref)
         return self.lam * l3d, l3d
 
