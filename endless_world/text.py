@@ -14,7 +14,8 @@ from einops import rearrange
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import UMT5Config, UMT5EncoderModel
 
-from .checkpoint import CheckpointError, load_into, read_config, read_state_dict, save_checkpoint, shipped_path
+from .checkpoint import (CheckpointError, config_path, load_into, read_config, read_state_dict,
+                                      save_checkpoint, shipped_path)
 
 # %% auto #0
 __all__ = ['WAN_TEXT_LEN', 'PAD_ID', 'EOS_ID', 'UNK_ID', 'SPECIAL_TOKENS', 'TOY_TEXT_LEN', 'TOY_TEXT_ARCH', 'WAN_T5_RENAMES',
@@ -257,6 +258,8 @@ def load_toy_text_encoder(path=None) -> PromptEncoder:
     "The toy text encoder from `path` (default: the shipped `data/toy_text.safetensors`)."
     path = shipped_path("toy_text.safetensors") if path is None else Path(path)
     config = read_config(path)
+    if config.get("kind") != "toy_umt5_encoder":
+        raise CheckpointError(f"{config_path(path)}: not a toy text encoder config (kind {config.get('kind')!r})")
     text = build_toy_text_encoder(config["words"], config["seed"], config["max_length"], **config["arch"])
     load_into(text.encoder, read_state_dict(path), source=path)
     return text
