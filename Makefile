@@ -1,5 +1,7 @@
 # Two commands for a fresh machine with Python 3.11: `make demo` and `make test`.
-# CPU machines get the CPU build of torch pinned below; on a GPU machine run
+# `make demo` renders a drive through the toy world (ground truth, RGB beside depth) to out/: there is no
+# trained generator yet, so the demo shows the world the generator will learn, not generated video.
+# `make` installs torch==2.13.0 (the CPU build where the package index serves it); on a GPU machine run
 #   make demo TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 # (or install your own CUDA torch into .venv first: an installed torch is kept).
 PYTHON ?= python3
@@ -8,26 +10,62 @@ TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install check pipeline clean-out
+.PHONY: demo test install check lint
 
 $(BIN)/python:
+	@echo "==> creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip in $(VENV)"
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python setup.py settings.ini
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $(STAMP)
+$(STAMP): $(BIN)/python setup.py settings.ini pyproject.toml
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
+		echo "==> keeping the torch already in $(VENV): $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	else \
+		echo "==> installing PyTorch ($(TORCH)): the largest download, a few minutes"; \
+		$(BIN)/python -m pip install $(TORCH); \
+	fi
+	@echo "==> installing endless_world (editable) with its dependencies and dev tools: diffusers, transformers,"
+	@echo "    nbdev, jupyterlab, ruff, ... (a few minutes on a fresh machine)"
+	@# the filter hides setuptools' informational banner about editable installs of a flat layout (not a problem here)
+	PYTHONWARNINGS="ignore::UserWarning:setuptools.command.editable_wheel" $(BIN)/python -m pip install -q -e ".[dev]"
+	@echo "==> Jupyter in $(VENV) runs nbdev_clean when it saves a notebook, so opening and saving one leaves git diff empty"
+	@echo '{"ContentsManager": {"pre_save_hook": "nbdev.clean.clean_jupyter"}}' > $(VENV)/etc/jupyter/jupyter_server_config.json
+	@touch $(STAMP)
+	@echo "==> installed: the command line is $(BIN)/endless-world (try $(BIN)/endless-world --help)"
 
 install: $(STAMP)
 
+# Ground truth from the toy world until the generator is trained: out/world_seed7.mp4 + .json.
 demo: $(STAMP)
-	$(BIN)/python -m endless_world.demo --out out
+	@echo "==> rendering 20 s of the toy world (RGB | depth) to out/: endless-world render --out-dir out"
+	$(BIN)/endless-world render --out-dir out
 
 check: $(STAMP)
+	@echo "==> checking that notebooks are clean and the package and README are what the notebooks export"
 	$(BIN)/python scripts/check_sync.py
 
+# E501 for the package, which ruff can't check there (see pyproject.toml): lines <= 120 but nbdev's `__all__ = ` line
+define LONG_LINES
+import pathlib, sys
+long = [f'{path}:{n}: {len(line)} characters (> 120)'
+        for path in sorted(pathlib.Path('endless_world').rglob('*.py')) if path.name != '_modidx.py'
+        for n, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1)
+        if len(line) > 120 and not line.startswith('__all__ = ')]
+for item in long:
+    print(item)
+sys.exit(1 if long else 0)
+endef
+export LONG_LINES
+
+lint: $(STAMP)
+	@echo "==> ruff (pyflakes, pycodestyle, bugbear; settings in pyproject.toml), then line length in the package"
+	$(BIN)/ruff check endless_world benchmarks scripts tests
+	@$(BIN)/python -c "$$LONG_LINES"
+
 # Two notebooks at a time, one thread each; idle OpenMP threads sleep rather than spin.
-test: check
+# nbdev_test skips cells flagged `#| slow` (long runs); run them with: $(BIN)/nbdev_test --flags slow
+test: check lint
+	@echo "==> notebook tests (nbdev_test; #| slow cells skipped), then pytest"
 	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/nbdev_test --n_workers 2 --do_print
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q tests

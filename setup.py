@@ -9,10 +9,12 @@ config = ConfigParser(delimiters=["="])
 config.read(here / "settings.ini", encoding="utf-8")
 cfg = config["DEFAULT"]
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
-statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
+# settings.ini's nbdev license name -> the SPDX expression packaging wants (License :: classifiers are deprecated)
+licenses = {"apache2": "Apache-2.0"}
+statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature",
+            "7 - Inactive"]
 py_versions = "3.10 3.11 3.12 3.13".split()
-lic = licenses[cfg["license"]]
+license_expression = licenses[cfg["license"]]
 min_python = cfg["min_python"]
 
 setuptools.setup(
@@ -23,7 +25,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     author=cfg["author"],
     author_email=cfg["author_email"],
-    license=lic[0],
+    license=license_expression,
     url=cfg["git_url"],
     keywords=cfg["keywords"],
     packages=setuptools.find_packages(include=["endless_world", "endless_world.*"]),
@@ -34,9 +36,11 @@ setuptools.setup(
     classifiers=[
         "Development Status :: " + statuses[int(cfg["status"])],
         "Intended Audience :: " + cfg["audience"].title(),
-        "License :: " + lic[1],
         "Natural Language :: " + cfg["language"].title(),
     ] + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(min_python):]],
-    entry_points={"console_scripts": ["endless-world-demo=endless_world.demo:main"], "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    entry_points={
+        "console_scripts": ["endless-world=endless_world.cli:main"],   # the one command line: endless-world --help
+        "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
+    },
     zip_safe=False,
 )

@@ -5,20 +5,24 @@
 Writes benchmarks/results/vae.json. Goals (issue 3): PSNR >= 30 dB at 64x64, decode >= 200 frames/s on 2 cores.
 `--random` measures speed with an untrained toy VAE (same config) when data/toy_vae is not there yet.
 """
-import argparse, json, os, platform, time
+import argparse
+import json
+import os
+import platform
+import time
 from pathlib import Path
 
 import torch
 
 from endless_world.vae import (StreamingVAEDecoder, build_vae, encode_video, load_toy_vae, toy_vae_config,
                                vae_to_video)
+from endless_world.world import WorldClips
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
 def val_psnr(vae, n_clips: int, frames: int = 81):
-    from endless_world.world import WorldClips
     ds = WorldClips('val', n_clips=n_clips, frames=frames, fps=16, size=(64, 64))
     psnrs, first, rest, last = [], [], [], []
     for i in range(n_clips):
@@ -32,13 +36,13 @@ def val_psnr(vae, n_clips: int, frames: int = 81):
         rest.append(float(10 * torch.log10(1 / mse[1:].mean())))
         last.append(float(10 * torch.log10(1 / mse[41:].mean())))
     return dict(psnr_db_mean=sum(psnrs) / n_clips, psnr_db_min=min(psnrs), psnr_db_first_frame=sum(first) / n_clips,
-                psnr_db_later_frames=sum(rest) / n_clips, psnr_db_frames_41_to_80=sum(last) / n_clips, per_clip=psnrs, n_clips=n_clips, frames=frames)
+                psnr_db_later_frames=sum(rest) / n_clips, psnr_db_frames_41_to_80=sum(last) / n_clips,
+                per_clip=psnrs, n_clips=n_clips, frames=frames)
 
 
 @torch.no_grad()
 def long_stream_psnr(vae, n_clips: int = 2, frames: int = 161):
     "PSNR per 40-frame segment of a stream twice as long as the training clips (81 frames)."
-    from endless_world.world import WorldClips
     ds = WorldClips('val', n_clips=n_clips, frames=frames, fps=16, size=(64, 64))
     segs = torch.zeros(frames // 40)
     for i in range(n_clips):
@@ -55,12 +59,15 @@ def long_stream_psnr(vae, n_clips: int = 2, frames: int = 161):
 def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5):
     z = torch.randn(1, vae.config.z_dim, n_latent, 8, 8)
     dec = StreamingVAEDecoder(vae, normalized=True)
-    for c in z[:, :, :4].split(chunk, 2): dec.decode_chunk(c)         # warm-up
+    for c in z[:, :, :4].split(chunk, 2):                             # warm-up
+        dec.decode_chunk(c)
     times, n_frames = [], 0
     for _ in range(repeats):
-        dec.reset(); t0 = time.perf_counter(); n = 0
-        for c in z.split(chunk, 2): n += dec.decode_chunk(c).shape[2]
-        times.append(time.perf_counter() - t0); n_frames = n
+        dec.reset()
+        t0, n_frames = time.perf_counter(), 0
+        for c in z.split(chunk, 2):
+            n_frames += dec.decode_chunk(c).shape[2]
+        times.append(time.perf_counter() - t0)
     best, med = min(times), sorted(times)[len(times) // 2]
     return dict(chunk_latent_frames=chunk, frames_per_stream=n_frames, fps_best=n_frames / best,
                 fps_median=n_frames / med, ms_per_latent_frame_median=1e3 * med / n_latent)
@@ -72,21 +79,28 @@ def encode_speed(vae, repeats: int = 3):
     encode_video(vae, video[:, :9])
     ts = []
     for _ in range(repeats):
-        t0 = time.perf_counter(); encode_video(vae, video); ts.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        encode_video(vae, video)
+        ts.append(time.perf_counter() - t0)
     return dict(fps_median=81 / sorted(ts)[len(ts) // 2])
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--clips', type=int, default=16); p.add_argument('--threads', default='1,2', help='comma-separated thread counts to time decode with')
-    p.add_argument('--random', action='store_true'); p.add_argument('--ckpt', default=str(ROOT / 'data/toy_vae')); p.add_argument('--out', default=str(ROOT / 'benchmarks/results/vae.json'))
+    p = argparse.ArgumentParser(prog='python benchmarks/vae.py', description=__doc__.splitlines()[0])
+    p.add_argument('--clips', type=int, default=16, help='validation clips to measure PSNR on (default: 16)')
+    p.add_argument('--threads', default='1,2', help='comma-separated thread counts to time decode with (default: 1,2)')
+    p.add_argument('--random', action='store_true', help='time an untrained toy VAE (no PSNR)')
+    p.add_argument('--ckpt', default=str(ROOT / 'data/toy_vae'),
+                   help='the toy VAE to measure, without suffix (default: the shipped data/toy_vae)')
+    p.add_argument('--out', default=str(ROOT / 'benchmarks/results/vae.json'),
+                   help='where to write the JSON (default: benchmarks/results/vae.json)')
     a = p.parse_args()
     ckpt = Path(a.ckpt)
     trained = not a.random and ckpt.with_suffix('.json').exists()
     vae = load_toy_vae(ckpt) if trained else build_vae(toy_vae_config()).eval()
     res = dict(model='toy VAE (AutoencoderKLWan, config in data/toy_vae.json)' if trained else 'untrained toy config',
                n_params=sum(p.numel() for p in vae.parameters()),
-               n_params_decoder=sum(p.numel() for p in vae.decoder.parameters()) + sum(p.numel() for p in vae.post_quant_conv.parameters()),
+               n_params_decoder=sum(p.numel() for p in [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]),
                cpu=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
                load_avg_at_start=os.getloadavg()[0], torch=torch.__version__,
                goals=dict(psnr_db=30.0, decode_fps=200.0))
@@ -96,13 +110,18 @@ def main():
         res['decode_stream'] += [dict(threads=th, **decode_speed(vae, c)) for c in (1, 3)]
     res['encode'] = encode_speed(vae)
     res['threads_for_encode_and_psnr'] = torch.get_num_threads()
-    if trained: res['val'] = val_psnr(vae, a.clips); res['long_stream'] = long_stream_psnr(vae)
+    if trained:
+        res['val'] = val_psnr(vae, a.clips)
+        res['long_stream'] = long_stream_psnr(vae)
     res['load_avg_at_end'] = os.getloadavg()[0]
     res['note'] = ('2 CPU cores shared with other jobs while measuring: speeds vary with the load average; '
                    'decode is one stream, batch 1, chunks of 1 or 3 latent frames (4 or 12 video frames), 64x64.')
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps({k: v for k, v in res.items() if k != 'val'} | ({'val': {k: v for k, v in res['val'].items() if k != 'per_clip'}} if 'val' in res else {}), indent=1))
+    shown = {k: v for k, v in res.items() if k != 'val'}
+    if 'val' in res:
+        shown['val'] = {k: v for k, v in res['val'].items() if k != 'per_clip'}
+    print(json.dumps(shown, indent=1))
 
 
 if __name__ == '__main__':

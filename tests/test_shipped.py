@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from endless_world.checkpoint import CheckpointError
 from endless_world.toy_vggt import load_toy_vggt
 from endless_world.vae import load_toy_vae
 
@@ -13,7 +14,8 @@ def test_shipped_checkpoints_load_from_elsewhere(tmp_path, monkeypatch):
     vae = load_toy_vae()
     vggt, cfg = load_toy_vggt()
     assert os.getcwd() == str(tmp_path)
-    assert sum(p.numel() for p in vae.parameters()) > 0 and cfg["trained_steps"] > 0
+    assert vae.config.z_dim == 16 and len(vae.config.latents_std) == 16 and cfg["trained_steps"] > 0
+    assert all(torch.isfinite(p).all() for p in vae.parameters())
     assert all(torch.isfinite(p).all() for p in vggt.parameters())
 
 
@@ -23,3 +25,5 @@ def test_missing_checkpoint_names_the_file(tmp_path, monkeypatch):
         load_toy_vggt(str(tmp_path / "nope.safetensors"))
     with pytest.raises(FileNotFoundError, match="nope"):
         load_toy_vae(str(tmp_path / "nope"))
+    with pytest.raises(CheckpointError, match=str(tmp_path / "nope")):
+        load_toy_vae(tmp_path / "nope")

@@ -1,0 +1,105 @@
+"""The `endless-world` command: every (sub)command's --help lists every option with a help text, and the
+training/evaluation commands write only into their --out-dir (never into data/ without --ship), from any folder."""
+import hashlib
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from endless_world.cli import REPO_ROOT, RUNS_DIR, build_parser, command_parsers
+
+SCRIPT = Path(sys.executable).parent / "endless-world"   # the console script `pip install -e .` puts beside python
+COMMANDS = command_parsers(build_parser())              # {(): parser, ('train',): ..., ('train', 'vae'): ..., ...}
+
+
+def run(args, cwd=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "endless_world.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def squeeze(text: str) -> str:
+    "`text` without whitespace: argparse wraps help texts at any space."
+    return "".join(text.split())
+
+
+def test_the_command_tree():
+    assert sorted(" ".join(path) for path in COMMANDS) == ["", "eval", "eval vggt", "render", "train", "train vae",
+                                                           "train vggt"]
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=lambda p: " ".join(p) or "endless-world")
+def test_help_lists_every_option_with_its_help(path):
+    assert SCRIPT.exists(), f"{SCRIPT} missing: install the package (make install, or pip install -e .)"
+    done = subprocess.run([str(SCRIPT), *path, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {' '.join(('endless-world',) + path)}"), done.stdout[:200]
+    shown = squeeze(done.stdout)
+    for action in COMMANDS[path]._actions:
+        assert action.help and action.help.strip(), f"{' '.join(path)}: {action.option_strings or action.dest}"
+        assert squeeze(action.help) in shown, action.help
+        for option in action.option_strings:
+            assert option in done.stdout
+            assert option == "-h" or (option.startswith("--") and "_" not in option), option  # one style: --out-dir
+
+
+def test_cli_defaults_are_the_functions_defaults():
+    from endless_world.train.toy_vggt import eval_toy_vggt, train_toy_vggt
+    train = COMMANDS[("train", "vggt")].parse_args([])
+    evaluate = COMMANDS[("eval", "vggt")].parse_args([])
+    defaults = {**inspect.signature(train_toy_vggt).parameters, **{
+        "n_batches": inspect.signature(eval_toy_vggt).parameters["n_batches"]}}
+    assert train.steps == defaults["steps"].default and train.batch_size == defaults["batch_size"].default
+    assert evaluate.batches == defaults["n_batches"].default
+    assert train.out_dir == RUNS_DIR / "toy_vggt" and evaluate.out_dir == RUNS_DIR / "toy_vggt_eval"
+
+
+@pytest.mark.parametrize("module", ["endless_world.vae", "endless_world.train.toy_vae", "endless_world.demo",
+                                    "endless_world.train.toy_vggt"])
+def test_library_modules_point_to_the_command(module):
+    done = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "endless-world" in done.stderr, (done.returncode, done.stderr)
+
+
+def test_python_m_cli_is_the_command():
+    done = run(["--help"])
+    assert done.returncode == 0 and done.stdout.startswith("usage: endless-world")
+
+
+def tree(folder: Path) -> dict:
+    "Every file under `folder` with a hash of its bytes ({} when there is no such folder)."
+    return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(folder.rglob("*")) if f.is_file()} if folder.exists() else {}
+
+
+def test_train_and_eval_write_only_into_out_dir(tmp_path):
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    watched = [REPO_ROOT / "data", REPO_ROOT / "benchmarks" / "results", RUNS_DIR]
+    before = [tree(folder) for folder in watched]
+    top_before = sorted(p.name for p in REPO_ROOT.iterdir())
+
+    done = run(["train", "vae", "--recipe", "tiny", "--out-dir", str(tmp_path / "vae"), "--quiet"], cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    assert sorted(tree(tmp_path / "vae")) == ["tiny_vae.json", "tiny_vae.safetensors", "tiny_vae/ckpt.pt",
+                                              "tiny_vae/log.jsonl", "tiny_vae/pool.pt", "tiny_vae_s5/ckpt.pt",
+                                              "tiny_vae_s5/log.jsonl", "tiny_vae_s5/pool.pt"]
+    done = run(["train", "vae", "--recipe", "tiny", "--ship", "--out-dir", str(tmp_path / "vae")], cwd=cwd)
+    assert done.returncode == 2 and "--ship" in done.stderr          # the tiny recipe never ships
+    done = run(["eval", "vggt", "--batches", "1", "--out-dir", str(tmp_path / "eval")], cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    assert list(tree(tmp_path / "eval")) == ["toy_vggt_eval.json"]
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "eval", "vae"]
+    assert list(cwd.iterdir()) == []                                  # nothing in the working directory
+    assert [tree(folder) for folder in watched] == before             # data/ byte-identical; results, runs/ too
+    assert sorted(p.name for p in REPO_ROOT.iterdir()) == top_before
+
+
+def test_a_damaged_checkpoint_is_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint" * 8)
+    done = run(["eval", "vggt", "--checkpoint", str(bad), "--batches", "1", "--out-dir", str(tmp_path / "eval")])
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert str(tmp_path / "bad") in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
