@@ -25,7 +25,8 @@ def frames_per_second(world: World, size, n_frames: int, repeats: int = 3) -> di
         times = frame_times(n_frames, start=10.0 * (r + 1))
         t0, c0 = time.perf_counter(), time.process_time()
         world.render(times, size)
-        wall.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     best = min(wall)
     return dict(size=list(size), frames=n_frames, best_wall_s=round(best, 4), frames_per_s=round(n_frames / best, 1),
                 frames_per_cpu_s=round(n_frames / min(cpu), 1))
@@ -33,14 +34,16 @@ def frames_per_second(world: World, size, n_frames: int, repeats: int = 3) -> di
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "world.json"))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "world.json"),
+                        help="where the JSON goes")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     world = World(0)
     result = dict(
         benchmark="world rendering", threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
-        cpu_count=os.cpu_count(), omp_wait_policy=os.environ["OMP_WAIT_POLICY"], load_average_1min=round(os.getloadavg()[0], 2), torch=torch.__version__,
+        cpu_count=os.cpu_count(), omp_wait_policy=os.environ["OMP_WAIT_POLICY"],
+        load_average_1min=round(os.getloadavg()[0], 2), torch=torch.__version__,
         goal="≥ 1,000 frames/s at 64x64 on 2 cores",
         results=[frames_per_second(world, (64, 64), 1024), frames_per_second(world, (480, 832), 16)],
     )

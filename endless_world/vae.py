@@ -139,6 +139,7 @@ class StreamingVAEDecoder:
             raise ValueError(f'latents: stream has batch {self.batch} and latent size {self.hw}, '
                              f'got chunk {tuple(latents.shape)}; call reset() to start a new stream')
         self.batch, self.hw = B, (h, w)
+        latents = latents.to(self.vae.post_quant_conv.weight.dtype)  # a bf16 DiT may feed an fp32 VAE
         if self.normalized:
             latents = denormalize_latents(self.vae, latents)
         x = self.vae.post_quant_conv(latents)  # 1×1×1 conv: no temporal state

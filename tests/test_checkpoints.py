@@ -26,7 +26,8 @@ def copy_shipped(name: str, folder: Path) -> Path:
 
 def tiny_dit(folder: Path) -> Path:
     torch.manual_seed(0)
-    model = CausalWanDiT(**toy_dit_config(latent_channels=4, dim=32, num_layers=1, num_heads=2, text_dim=16, freq_dim=32))
+    config = toy_dit_config(latent_channels=4, dim=32, num_layers=1, num_heads=2, text_dim=16, freq_dim=32)
+    model = CausalWanDiT(**config)
     return save_causal_wan(model, folder / "dit")
 
 
