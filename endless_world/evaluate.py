@@ -470,3 +470,8 @@ def eval_video(frames: torch.Tensor,                     # [F, 3, H, W] in [0, 1
     reference = make_reference(clips, fps, feature_fn, depth_fn, bin_seconds)
     return evaluate_video(frames, fps, prompt, reference, classifier=classifier, bin_seconds=bin_seconds,
                           max_seconds=max_seconds)
+
+# %% ../nbs/13_evaluate.ipynb #d6c0f853
+# `python -m endless_world.evaluate` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.evaluate is a library module: the command line is `endless-world` (see endless-world --help)")

@@ -131,3 +131,8 @@ class LatentFusionCondition:
             return Conditioning()
         offset = self.fusion.offset(f3d, state.latents.shape[-2:])                 # [B, C, 1, H, W]
         return Conditioning(latent_offset=offset.to(state.latents.dtype))
+
+# %% ../nbs/07_fusion.ipynb #fe6c36c5
+# `python -m endless_world.fusion` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.fusion is a library module: the command line is `endless-world` (see endless-world --help)")

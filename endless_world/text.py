@@ -263,3 +263,8 @@ def load_toy_text_encoder(path=None) -> PromptEncoder:
     text = build_toy_text_encoder(config["words"], config["seed"], config["max_length"], **config["arch"])
     load_into(text.encoder, read_state_dict(path), source=path)
     return text
+
+# %% ../nbs/02_text.ipynb #7559f5b6
+# `python -m endless_world.text` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.text is a library module: the command line is `endless-world` (see endless-world --help)")

@@ -530,3 +530,8 @@ def rotation_angle_deg(R1, R2):
     "Geodesic angle between rotations, degrees."
     cos = ((R1.transpose(-1, -2) @ R2).diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
     return torch.rad2deg(torch.acos(cos.clamp(-1, 1)))
+
+# %% ../nbs/06_vggt.ipynb #abf3fbd0
+# `python -m endless_world.vggt` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.vggt is a library module: the command line is `endless-world` (see endless-world --help)")

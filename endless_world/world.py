@@ -809,3 +809,8 @@ def long_video(world: World,          # the world to render
     for first in tqdm(range(0, n, chunk), desc="rendering", unit="chunk", disable=not progress):
         times = start + torch.arange(first, min(n, first + chunk), dtype=torch.float64) / fps
         yield world.render(times, size)
+
+# %% ../nbs/00_world.ipynb #2f5ddc91
+# `python -m endless_world.world` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.world is a library module: the command line is `endless-world` (see endless-world --help)")
