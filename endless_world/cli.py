@@ -153,6 +153,60 @@ def _add_eval_vggt(models):
     p.add_argument('--threads', type=positive_int, default=1, help='CPU threads for torch (default: 1)')
     p.set_defaults(run=_run_eval_vggt)
 
+# %% ../nbs/98_cli.ipynb #c6c714b6
+def _run_train_teacher(args):
+    "`endless-world train teacher`: train (or resume) the toy teacher."
+    from endless_world.train.teacher import train_teacher
+    teacher = train_teacher(args.out_dir, steps=args.steps, minutes=args.minutes, ship=args.ship, threads=args.threads,
+                            batch_size=args.batch_size, progress=not args.quiet)
+    if teacher is None:
+        print('stopped early (--minutes) while encoding clips: run the same command again to resume')
+    return teacher
+
+def _run_train_ode_init(args):
+    "`endless-world train ode-init`: regress the causal student on the teacher's ODE pairs (resumable)."
+    from endless_world.train.ode_init import train_ode_init
+    student = train_ode_init(args.out_dir, args.teacher, steps=args.steps, minutes=args.minutes, ship=args.ship,
+                             threads=args.threads, batch_size=args.batch_size, progress=not args.quiet)
+    if student is None:
+        print('stopped early (--minutes) while generating ODE pairs: run the same command again to resume')
+    return student
+
+def _training_options(p, steps: int, batch_size: int, what: str):
+    "Options every resumable training stage shares."
+    p.add_argument('--steps', type=positive_int, default=steps,
+                   help=f'total training steps; a rerun resumes up to this (default: {steps})')
+    p.add_argument('--batch-size', type=positive_int, default=batch_size, help=f'{what} per step (default: {batch_size})')
+    p.add_argument('--minutes', type=positive_float, default=None,
+                   help='stop after this many minutes (resumable; default: no limit)')
+
+def _add_train_teacher(models):
+    "The `train teacher` subcommand."
+    p = models.add_parser('teacher', help='train the toy teacher: bidirectional flow matching with text dropout',
+                          description='Train (or resume) the toy teacher, the Wan2.1 stand-in: a bidirectional '
+                                      'CausalWanDiT with flow matching (shift 5) and text dropout for CFG, on '
+                                      'latent world clips (encoded once by the toy VAE into the run folder).')
+    out_dir_option(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors')
+    _training_options(p, steps=6000, batch_size=8, what='clips')
+    p.add_argument('--ship', action='store_true',
+                   help='when all steps are done, also write the teacher to the shipped data/toy_teacher')
+    run_options(p, threads=2, progress='progress bar')
+    p.set_defaults(run=_run_train_teacher)
+
+def _add_train_ode_init(models):
+    "The `train ode-init` subcommand."
+    p = models.add_parser('ode-init', help="initialise the causal student on the teacher's ODE trajectories",
+                          description="Generate the teacher's ODE pairs with CFG (once, into the run folder), then "
+                                      'regress the block-causal student on them at the four warped timesteps.')
+    p.add_argument('--teacher', type=Path, required=True,
+                   help='the trained teacher checkpoint (e.g. runs/teacher/teacher.safetensors)')
+    out_dir_option(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint')
+    _training_options(p, steps=4000, batch_size=8, what='pairs')
+    p.add_argument('--ship', action='store_true',
+                   help='when all steps are done, also write the student to the shipped data/toy_student_ode')
+    run_options(p, threads=2, progress='progress bar')
+    p.set_defaults(run=_run_train_ode_init)
+
 # %% ../nbs/98_cli.ipynb #5c81e740
 def build_parser() -> argparse.ArgumentParser:
     "The `endless-world` parser: one subparser per command."
@@ -168,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     trained = train.add_subparsers(dest='model', required=True, metavar='MODEL', help='which toy model to train')
     _add_train_vae(trained)
     _add_train_vggt(trained)
+    _add_train_teacher(trained)
+    _add_train_ode_init(trained)
     evaluate = commands.add_parser('eval', help='evaluate a toy model', description='Evaluate a toy model.')
     evaluated = evaluate.add_subparsers(dest='model', required=True, metavar='MODEL',
                                         help='which toy model to evaluate')
