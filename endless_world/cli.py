@@ -11,8 +11,8 @@ from pathlib import Path
 import endless_world
 
 # %% auto #0
-__all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'UsageError',
-           'vae_output_path', 'build_parser', 'command_parsers', 'main']
+__all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'training_options',
+           'ship_option', 'UsageError', 'vae_output_path', 'build_parser', 'command_parsers', 'main']
 
 # %% ../nbs/98_cli.ipynb #e80c6c3a
 def positive_int(text: str) -> int:
@@ -44,6 +44,20 @@ def run_options(parser: argparse.ArgumentParser, threads: int | None, progress: 
     parser.add_argument('--threads', type=positive_int, default=threads,
                         help=f'CPU threads for torch (default: {shown})')
     parser.add_argument('--quiet', action='store_true', help=f'no {progress}')
+
+def training_options(parser: argparse.ArgumentParser, steps: int, batch_size: int, what: str):
+    "Options every resumable training stage shares."
+    parser.add_argument('--steps', type=positive_int, default=steps,
+                        help=f'total training steps; a rerun resumes up to this (default: {steps})')
+    parser.add_argument('--batch-size', type=positive_int, default=batch_size,
+                        help=f'{what} per step (default: {batch_size})')
+    parser.add_argument('--minutes', type=positive_float, default=None,
+                        help='stop after this many minutes (resumable; default: no limit)')
+
+def ship_option(parser: argparse.ArgumentParser, what: str):
+    "Add `--ship`: when all steps are done, also write the trained model into the shipped data/."
+    parser.add_argument('--ship', action='store_true',
+                        help=f'when all steps are done, also write the trained model to the shipped data/{what}')
 
 # %% ../nbs/98_cli.ipynb #abb55e72
 def _run_render(args):
@@ -130,13 +144,8 @@ def _add_train_vggt(models):
                           description="Train (or resume) the toy VGGT on the Endless Toy World's ground-truth depth "
                                       'and camera poses.')
     out_dir_option(p, 'toy_vggt', 'the training state, the log and the trained toy_vggt.safetensors')
-    p.add_argument('--steps', type=positive_int, default=2400,
-                   help='total training steps; a rerun resumes up to this (default: 2400)')
-    p.add_argument('--batch-size', type=positive_int, default=4, help='clips per step (default: 4)')
-    p.add_argument('--minutes', type=positive_float, default=None,
-                   help='stop after this many minutes (resumable; default: no limit)')
-    p.add_argument('--ship', action='store_true',
-                   help='when all steps are done, also write the trained model to the shipped data/toy_vggt')
+    training_options(p, steps=2400, batch_size=4, what='clips')
+    ship_option(p, 'toy_vggt')
     run_options(p, threads=1, progress='progress bar')
     p.set_defaults(run=_run_train_vggt)
 
@@ -172,14 +181,6 @@ def _run_train_ode_init(args):
         print('stopped early (--minutes) while generating ODE pairs: run the same command again to resume')
     return student
 
-def _training_options(p, steps: int, batch_size: int, what: str):
-    "Options every resumable training stage shares."
-    p.add_argument('--steps', type=positive_int, default=steps,
-                   help=f'total training steps; a rerun resumes up to this (default: {steps})')
-    p.add_argument('--batch-size', type=positive_int, default=batch_size, help=f'{what} per step (default: {batch_size})')
-    p.add_argument('--minutes', type=positive_float, default=None,
-                   help='stop after this many minutes (resumable; default: no limit)')
-
 def _add_train_teacher(models):
     "The `train teacher` subcommand."
     p = models.add_parser('teacher', help='train the toy teacher: bidirectional flow matching with text dropout',
@@ -187,9 +188,8 @@ def _add_train_teacher(models):
                                       'CausalWanDiT with flow matching (shift 5) and text dropout for CFG, on '
                                       'latent world clips (encoded once by the toy VAE into the run folder).')
     out_dir_option(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors')
-    _training_options(p, steps=6000, batch_size=8, what='clips')
-    p.add_argument('--ship', action='store_true',
-                   help='when all steps are done, also write the teacher to the shipped data/toy_teacher')
+    training_options(p, steps=6000, batch_size=8, what='clips')
+    ship_option(p, 'toy_teacher')
     run_options(p, threads=2, progress='progress bar')
     p.set_defaults(run=_run_train_teacher)
 
@@ -201,9 +201,8 @@ def _add_train_ode_init(models):
     p.add_argument('--teacher', type=Path, required=True,
                    help='the trained teacher checkpoint (e.g. runs/teacher/teacher.safetensors)')
     out_dir_option(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint')
-    _training_options(p, steps=4000, batch_size=8, what='pairs')
-    p.add_argument('--ship', action='store_true',
-                   help='when all steps are done, also write the student to the shipped data/toy_student_ode')
+    training_options(p, steps=4000, batch_size=8, what='pairs')
+    ship_option(p, 'toy_student_ode')
     run_options(p, threads=2, progress='progress bar')
     p.set_defaults(run=_run_train_ode_init)
 

@@ -11,8 +11,8 @@ from einops import rearrange
 from .streaming import Conditioning, StreamState
 
 # %% auto #0
-__all__ = ['zero_module', 'SceneCNN', 'TextFusion3D', 'LatentFusion3D', 'frame_features', 'TextFusionCondition',
-           'LatentFusionCondition']
+__all__ = ['zero_module', 'SceneCNN', 'TextFusion3D', 'LatentFusion3D', 'frame_features', 'FusionCondition',
+           'TextFusionCondition', 'LatentFusionCondition']
 
 # %% ../nbs/07_fusion.ipynb #cd53c983
 def zero_module(m):
@@ -101,10 +101,10 @@ def frame_features(extractor, state: StreamState, last_frames: int | None = None
     with torch.no_grad():                                                               # frozen: no gradient into it
         return extractor.features(images)
 
-class TextFusionCondition:
-    "Conditioning hook of the stream for text-level fusion: ẽ = fusion(e_text, f3D of the generated frames)."
+class FusionCondition:
+    "A conditioning hook of the stream built on a fusion module: f3D of the generated frames → `Conditioning`."
     def __init__(self,
-                 fusion: TextFusion3D,             # the learnable fusion (zero conv at init: the plain prompt)
+                 fusion: nn.Module,                # the learnable fusion (zero conv at init: no change)
                  extractor,                        # frozen, with `.features(frames [B, S, 3, H, W] in [0, 1])`
                  last_frames: int | None = None,   # run it on the newest `last_frames` decoded frames (None: all)
                  pixel_range=(-1.0, 1.0)):         # the decoder's pixel range, mapped to [0, 1]
@@ -113,24 +113,23 @@ class TextFusionCondition:
     def __call__(self, state: StreamState) -> Conditioning:
         f3d = frame_features(self.extractor, state, self.last_frames, self.pixel_range)
         if f3d is None:
-            return Conditioning()                   # first chunk: the plain prompt
+            return Conditioning()                   # first chunk: nothing generated yet, the plain prompt
+        return self.condition(state, f3d)
+
+    def condition(self, state: StreamState, f3d: torch.Tensor) -> Conditioning:
+        raise NotImplementedError
+
+class TextFusionCondition(FusionCondition):
+    "Text-level fusion (the paper's choice): ẽ = fusion(e_text, f3D of the generated frames)."
+    def condition(self, state: StreamState, f3d: torch.Tensor) -> Conditioning:
         return Conditioning(text=self.fusion(state.text, f3d))
 
-class LatentFusionCondition:
-    "Conditioning hook of the stream for latent-level fusion: a latent offset from the newest generated frame's f3D."
-    def __init__(self,
-                 fusion: LatentFusion3D,           # the learnable fusion (zero conv at init: no offset)
-                 extractor,                        # frozen, with `.features(frames [B, S, 3, H, W] in [0, 1])`
-                 last_frames: int | None = None,   # run it on the newest `last_frames` decoded frames (None: all)
-                 pixel_range=(-1.0, 1.0)):         # the decoder's pixel range, mapped to [0, 1]
-        self.fusion, self.extractor, self.last_frames, self.pixel_range = fusion, extractor, last_frames, pixel_range
-
-    def __call__(self, state: StreamState) -> Conditioning:
-        f3d = frame_features(self.extractor, state, self.last_frames, self.pixel_range)
-        if f3d is None:
-            return Conditioning()
+class LatentFusionCondition(FusionCondition):
+    "Latent-level fusion (the ablation's foil): a latent offset from the newest generated frame's f3D."
+    def condition(self, state: StreamState, f3d: torch.Tensor) -> Conditioning:
         offset = self.fusion.offset(f3d, state.latents.shape[-2:])                 # [B, C, 1, H, W]
         return Conditioning(latent_offset=offset.to(state.latents.dtype))
+
 
 # %% ../nbs/07_fusion.ipynb #fe6c36c5
 # `python -m endless_world.fusion` runs this module as a script (a notebook has no __spec__): point to the command
