@@ -206,6 +206,40 @@ def _add_train_ode_init(models):
     run_options(p, threads=2, progress='progress bar')
     p.set_defaults(run=_run_train_ode_init)
 
+# %% ../nbs/98_cli.ipynb #d9a850df
+def _run_train_self_forcing(args):
+    "`endless-world train self-forcing`: one DMD variant from the ODE-initialised student (resumable, torchrun-able)."
+    from endless_world.train.self_forcing import train_self_forcing
+    fusion = None if args.fusion == 'none' else args.fusion
+    return train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
+                              detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
+                              batch_size=args.batch_size, strategy=args.strategy, threads=args.threads,
+                              progress=not args.quiet)
+
+def _add_train_self_forcing(models):
+    "The `train self-forcing` subcommand."
+    p = models.add_parser('self-forcing', help='distil the few-step causal generator with DMD on its own rollouts',
+                          description='Self-Forcing DMD from the ODE-initialised student: rollouts with the KV cache, '
+                                      'real score = the teacher with CFG, fake score = a critic. Endless World adds '
+                                      'detached conditional frames, 3D fusion and L3D. Under torchrun it runs data '
+                                      'parallel: torchrun --nproc_per_node N $(which endless-world) train self-forcing')
+    p.add_argument('--init', type=Path, required=True,
+                   help='the ODE-initialised student (e.g. runs/ode_init/student_ode.safetensors)')
+    p.add_argument('--teacher', type=Path, required=True,
+                   help='the trained teacher (the real score; the critic starts from it)')
+    out_dir_option(p, 'self_forcing', 'the training state, log and the trained generator')
+    training_options(p, steps=600, batch_size=2, what='clips (over all processes)')
+    p.add_argument('--no-detach', action='store_true',
+                   help='let gradient flow through the conditional frames (the Self-Forcing baseline)')
+    p.add_argument('--fusion', choices=['none', 'text', 'latent'], default='none',
+                   help="3D fusion of the toy VGGT's features: text level (Endless World) or latent level")
+    p.add_argument('--l3d', action='store_true', help='add the 3D cosine loss (lambda = 0.1)')
+    p.add_argument('--strategy', choices=['auto', 'ddp', 'fsdp', 'none'], default='auto',
+                   help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
+    ship_option(p, 'toy_generator_<variant>')
+    run_options(p, threads=2, progress='progress bar')
+    p.set_defaults(run=_run_train_self_forcing)
+
 # %% ../nbs/98_cli.ipynb #5c81e740
 def build_parser() -> argparse.ArgumentParser:
     "The `endless-world` parser: one subparser per command."
@@ -223,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_vggt(trained)
     _add_train_teacher(trained)
     _add_train_ode_init(trained)
+    _add_train_self_forcing(trained)
     evaluate = commands.add_parser('eval', help='evaluate a toy model', description='Evaluate a toy model.')
     evaluated = evaluate.add_subparsers(dest='model', required=True, metavar='MODEL',
                                         help='which toy model to evaluate')

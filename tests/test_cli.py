@@ -26,7 +26,8 @@ def squeeze(text: str) -> str:
 
 def test_the_command_tree():
     walked = {" ".join(path) for path in COMMANDS}
-    assert {"render", "train vae", "train vggt", "train teacher", "train ode-init", "eval vggt"} <= walked, walked
+    assert {"render", "train vae", "train vggt", "train teacher", "train ode-init", "train self-forcing",
+            "eval vggt"} <= walked, walked
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=lambda p: " ".join(p) or "endless-world")
