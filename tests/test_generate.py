@@ -1,0 +1,130 @@
+"""`generate_video_file` end to end with a stand-in generator (a random `CausalWanDiT`): a 2-second video has its
+32 frames; SIGINT or SIGTERM mid-stream leaves a playable file of whole chunks and a clean exit; each bad input is
+a one-line error raised before anything is generated, leaving no file."""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+from endless_world.checkpoint import DATA_DIR, CheckpointError, CheckpointNotFoundError, shipped_path
+from endless_world.dit import save_causal_wan
+from endless_world.generate import (EXAMPLE_PROMPT, GENERATOR_FILE, TRAIN_COMMAND, generate_video_file,
+                                    load_generator, save_random_generator)
+from endless_world.media import read_video
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    "A small random generator checkpoint (dim 32, 2 layers): the stand-in for the trained toy generator."
+    return save_random_generator(tmp_path_factory.mktemp("gen") / "standin", dim=32, num_layers=2)
+
+
+def ffmpeg_frame_count(path) -> int:
+    "Frames of a video as ffmpeg decodes them (fails on a file without an index: not playable)."
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
+
+
+def test_two_seconds_make_a_playable_file_of_32_frames(standin, tmp_path):
+    out = tmp_path / "sub" / "two.mp4"
+    summary = generate_video_file(EXAMPLE_PROMPT, 2, out, checkpoint=standin, progress=False)
+    assert ffmpeg_frame_count(out) == 32                      # 2 s × 16 fps
+    video = read_video(out)
+    assert tuple(video.shape) == (32, 3, 64, 64)
+    assert video.std() > 0.01                                 # not a blank video
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["frames"] == summary["frames"] == 32 and saved["chunks"] == 3 and saved["stopped_by"] == "length"
+    assert saved["chunk_latency_ms"]["max"] >= saved["chunk_latency_ms"]["median"] > 0
+
+
+STREAM = """
+import sys
+from endless_world.generate import generate_video_file
+def report(frames, info):
+    print("chunk", info["chunk"], flush=True)
+generate_video_file(sys.argv[1], 0, sys.argv[2], checkpoint=sys.argv[3], preview=report, progress=False)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_stream_leaves_a_playable_file_of_whole_chunks(standin, tmp_path, sig):
+    out = tmp_path / "endless.mp4"
+    proc = subprocess.Popen([sys.executable, "-c", STREAM, EXAMPLE_PROMPT, str(out), str(standin)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    try:
+        for line in proc.stdout:                              # seconds=0: it streams until the signal
+            if line.strip() == "chunk 0":                     # the first chunk is in the file
+                proc.send_signal(sig)
+                break
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr                       # a clean stop, not a crash
+    assert "Traceback" not in stderr, stderr
+    frames = ffmpeg_frame_count(out)
+    assert frames >= 9 and (frames - 9) % 12 == 0, frames     # 9 + 12·k: whole chunks only
+    assert len(read_video(out)) == frames
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["stopped_by"] == sig.name and summary["frames"] == frames
+
+
+def one_line_error(**change):
+    "The error `generate_video_file` raises with one argument changed from a good request."
+    args = dict(prompt=EXAMPLE_PROMPT, seconds=1, out=change.pop("tmp") / "bad.mp4", progress=False) | change
+    with pytest.raises(ValueError) as info:
+        generate_video_file(**args)
+    message = str(info.value)
+    assert message and "\n" not in message, message
+    assert not Path(args["out"]).exists()                     # nothing was written
+    return info.value
+
+
+def test_an_empty_prompt(standin, tmp_path):
+    err = one_line_error(tmp=tmp_path, prompt="   ", checkpoint=standin)
+    assert str(err).startswith("prompt: empty")
+
+
+def test_an_unknown_word(standin, tmp_path):
+    err = one_line_error(tmp=tmp_path, prompt="a sunset drive through a purple world", checkpoint=standin)
+    assert "unknown word 'purple'" in str(err)
+    assert "known words:" in str(err) and "checkered" in str(err)      # the vocabulary is listed
+
+
+@pytest.mark.parametrize("seconds", [-1, -0.5, float("nan")])
+def test_a_negative_length(standin, tmp_path, seconds):
+    err = one_line_error(tmp=tmp_path, seconds=seconds, checkpoint=standin)
+    assert str(err).startswith("seconds: must be a number >= 0")
+
+
+def test_an_unwritable_output_path_is_refused_before_any_checkpoint_is_read(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    for out in (tmp_path / "a_file" / "v.mp4", Path("/proc/v.mp4")):
+        # a checkpoint that does not exist: the output path must be refused first
+        err = one_line_error(tmp=tmp_path, out=out, checkpoint=tmp_path / "missing.safetensors")
+        assert str(err).startswith(f"out: can't write {out}"), err
+
+
+@pytest.mark.parametrize("name", ["toy_vae.safetensors", "toy_text.safetensors", "toy_vggt.safetensors"])
+def test_a_checkpoint_of_the_wrong_kind(tmp_path, name):
+    err = one_line_error(tmp=tmp_path, checkpoint=shipped_path(name))
+    assert isinstance(err, CheckpointError)
+    assert str(err).startswith(f"{shipped_path(name)}: not a video generator"), err
+
+
+def test_the_teacher_is_not_a_generator(standin, tmp_path):
+    model, _ = load_generator(standin)
+    teacher = save_causal_wan(model, tmp_path / "teacher", dict(kind="toy_teacher"))
+    err = one_line_error(tmp=tmp_path, checkpoint=teacher)
+    assert isinstance(err, CheckpointError) and "bidirectional many-step teacher" in str(err)
+
+
+@pytest.mark.skipif((DATA_DIR / GENERATOR_FILE).exists(), reason="the toy generator is shipped")
+def test_the_missing_shipped_generator_names_the_file_and_the_training_command(tmp_path):
+    err = one_line_error(tmp=tmp_path, checkpoint=None)
+    assert isinstance(err, CheckpointNotFoundError)
+    assert str(err).startswith(str(DATA_DIR / GENERATOR_FILE)) and f"`{TRAIN_COMMAND}`" in str(err), err
