@@ -8,6 +8,7 @@ import functools
 import json
 import re
 from pathlib import Path
+from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -21,10 +22,11 @@ from .checkpoint import CheckpointError, load_into, read_state_dict, save_checkp
 
 # %% auto #0
 __all__ = ['WAN_T2V_1P3B_CONFIG', 'ATTENTION_BACKENDS', 'toy_dit_config', 'block_causal_mask', 'rope_cos_sin', 'apply_rope',
-           'KVCache', 'block_causal_block_mask', 'use_flex_attention', 'attention', 'check_dit_inputs', 'patchify',
-           'unpatchify', 'tokens_to_frames', 'frames_to_tokens', 'frame_timesteps', 'time_text_embeddings',
-           'rope_positions', 'CausalWanDiT', 'forward_chunkwise', 'unwrap_generator_checkpoint', 'to_diffusers_keys',
-           'merge_lora', 'wan_config_from_original', 'cast_dit', 'load_causal_wan', 'save_causal_wan']
+           'frame_token_index', 'KVCache', 'block_causal_block_mask', 'use_flex_attention', 'attention',
+           'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames', 'frames_to_tokens', 'frame_timesteps',
+           'time_text_embeddings', 'time_embeddings', 'rope_positions', 'cross_attention_kv', 'cross_attention',
+           'CausalWanDiT', 'forward_chunkwise', 'unwrap_generator_checkpoint', 'to_diffusers_keys', 'merge_lora',
+           'wan_config_from_original', 'cast_dit', 'load_causal_wan', 'save_causal_wan']
 
 # %% ../nbs/03_causal_dit.ipynb #4e4f40e7
 WAN_T2V_1P3B_CONFIG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
@@ -55,10 +57,12 @@ def block_causal_mask(num_frames: int, tokens_per_frame: int, chunk_size: int = 
 # %% ../nbs/03_causal_dit.ipynb #0315ac35
 def rope_cos_sin(rope: WanRotaryPosEmbed, frame_positions: torch.Tensor, height: int, width: int):
     "cos, sin of shape [1, len(frame_positions)·height·width, 1, head_dim] for tokens at these (t, h, w)."
-    frame_positions = torch.as_tensor(frame_positions, device=rope.freqs_cos.device).long()
+    frame_positions = torch.as_tensor(frame_positions).long()
+    # checked where the positions are (on the CPU for the model's calls): no GPU synchronisation
     if frame_positions.numel() and (frame_positions.min() < 0 or frame_positions.max() >= rope.max_seq_len):
         raise ValueError(f"frame_positions must lie in [0, {rope.max_seq_len}), got "
                          f"[{frame_positions.min().item()}, {frame_positions.max().item()}]")
+    frame_positions = frame_positions.to(rope.freqs_cos.device)
     nf, sizes = len(frame_positions), [rope.t_dim, rope.h_dim, rope.w_dim]
     out = []
     for table in (rope.freqs_cos, rope.freqs_sin):
@@ -69,23 +73,45 @@ def rope_cos_sin(rope: WanRotaryPosEmbed, frame_positions: torch.Tensor, height:
         out.append(grid.reshape(1, nf * height * width, 1, -1))
     return tuple(out)
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    "Rotate channel pairs (0,1), (2,3), … of x [B, L, H, D] (diffusers' Wan convention)."
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    "Rotate channel pairs (0,1), (2,3), … of x [B, L, H, D] (diffusers' Wan convention), into `out` when given."
     x1, x2 = x.unflatten(-1, (-1, 2)).unbind(-1)
     cos, sin = cos[..., 0::2], sin[..., 1::2]
-    out = torch.empty_like(x)
+    out = torch.empty_like(x) if out is None else out
     out[..., 0::2] = x1 * cos - x2 * sin
     out[..., 1::2] = x1 * sin + x2 * cos
     return out.type_as(x)
 
 # %% ../nbs/03_causal_dit.ipynb #fab85b07
+def frame_token_index(frames: torch.Tensor, tokens_per_frame: int) -> torch.Tensor:
+    "Indices of the tokens of `frames` [F] in a frame-major token sequence: frame f owns f·t … f·t + t − 1."
+    rows = torch.as_tensor(frames, dtype=torch.long)[:, None] * tokens_per_frame + torch.arange(tokens_per_frame)
+    return rearrange(rows, "f t -> (f t)")
+
 class KVCache:
     "Per-block un-rotated keys / values of the frames generated so far, and each cached frame's RoPE position."
-    def __init__(self):
-        self.keys = {}                           # block index -> un-rotated keys [B, L_cache, H, D]
-        self.values = {}                         # block index -> values [B, L_cache, H, D]
+    def __init__(self,
+                 preallocate: bool = True,   # one buffer per block written in place; False: `torch.cat` per write
+                 reuse_reads: bool = True,   # inference rotates the cached keys once per chunk, not once per call
+                 cache_text: bool = True):   # inference computes the text's cross-attention K/V once per prompt
+        self.preallocate, self.reuse_reads, self.cache_text = preallocate, reuse_reads, cache_text
+        self.key_buffers, self.value_buffers = {}, {}      # block -> un-rotated keys / values [B, S, H, D]
+        self.rows = torch.zeros(0, dtype=torch.long)       # [L_cache] buffer row of each cached token, oldest first
+        self.used = torch.zeros(0, dtype=torch.bool)       # [S] rows that hold a cached token
         self.frame_positions = torch.zeros(0, dtype=torch.long)   # [F_cache] absolute RoPE time index
         self.tokens_per_frame = None
+        self.reserved_rows = 0                             # `reserve`: the buffers' size from the first write on
+        self.write_rows = None                             # rows the chunk being written goes to, until `commit`
+        self.written = set()                               # blocks appended since the last `commit`
+        self.reads = {}                                    # block -> rotated read of this chunk (`read_rotated`)
+        self.read_buffers = {}                             # block -> (keys, values) memory the reads reuse
+        self.read_plan = None                              # (rows, cos, sin) of the frames a read returns
+        self.texts = []                                    # [(prompt, version, memo)] the last prompts' text K/V
+
+    @property
+    def options(self) -> dict:
+        "The constructor's switches (a new cache for the same stream takes them)."
+        return dict(preallocate=self.preallocate, reuse_reads=self.reuse_reads, cache_text=self.cache_text)
 
     @property
     def num_frames(self) -> int:
@@ -100,34 +126,176 @@ class KVCache:
         "RoPE positions of the frames `get` returns, used to rotate their keys at read time (a subclass may remap)."
         return self.frame_positions
 
+    def read_frames(self) -> torch.Tensor:
+        "Indices (into the cache) of the frames a read returns: all of them (a subclass may return a subset)."
+        return torch.arange(self.num_frames)
+
+    def read_rows(self) -> torch.Tensor:
+        "Buffer rows of the tokens a read returns, oldest first."
+        frames = self.read_frames()
+        if len(frames) == self.num_frames:
+            return self.rows
+        return self.rows[frame_token_index(frames, self.tokens_per_frame)]
+
+    @staticmethod
+    def gather(buffer: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        "Rows `rows` of a buffer [B, S, H, D]: a view when they are 0, 1, 2, …, else one `index_select`."
+        if torch.equal(rows, torch.arange(len(rows))):
+            return buffer[:, :len(rows)]
+        return buffer.index_select(1, rows.to(buffer.device))
+
+    def block_rows(self, block: int) -> torch.Tensor:
+        "The rows of a block's cached tokens, with a chunk it has been written but not committed yet."
+        return torch.cat([self.rows, self.write_rows]) if block in self.written else self.rows
+
+    @property
+    def keys(self) -> dict:
+        "block -> un-rotated keys [B, L_cache, H, D] of the cached tokens, oldest first."
+        return {b: self.gather(buf, self.block_rows(b)) for b, buf in self.key_buffers.items()}
+
+    @property
+    def values(self) -> dict:
+        "block -> values [B, L_cache, H, D] of the cached tokens, oldest first."
+        return {b: self.gather(buf, self.block_rows(b)) for b, buf in self.value_buffers.items()}
+
+    # the cache's bookkeeping runs eagerly under torch.compile: fewer graphs, no recompiles on its state
+    @torch.compiler.disable
     def get(self, block: int):
-        "(keys, values) of a block, un-rotated, or (None, None) when empty (a subclass may return a subset)."
-        return self.keys.get(block), self.values.get(block)
+        "(keys, values) [B, L_read, H, D] of a block's frames a read returns, un-rotated; (None, None) when empty."
+        if block not in self.key_buffers:
+            return None, None
+        rows = self.read_rows()
+        return self.gather(self.key_buffers[block], rows), self.gather(self.value_buffers[block], rows)
 
+    def reserve(self, num_tokens: int):
+        "Size the buffers for `num_tokens` tokens (a stream knows its window + one chunk): no write reallocates."
+        self.reserved_rows = max(self.reserved_rows, num_tokens)
+
+    def rows_for_write(self, num_tokens: int) -> torch.Tensor:
+        "The free rows the chunk being written goes to, the same for every block until `commit`; grows if needed."
+        if self.write_rows is not None:
+            if len(self.write_rows) != num_tokens:
+                raise ValueError(f"append of {num_tokens} tokens, but this chunk writes {len(self.write_rows)}")
+            return self.write_rows
+        free = (~self.used).nonzero().flatten()
+        if len(free) < num_tokens:
+            need = len(self.rows) + num_tokens
+            size = max(need, self.reserved_rows, 2 * len(self.used)) if self.preallocate else need
+            self.used = torch.cat([self.used, torch.zeros(size - len(self.used), dtype=torch.bool)])
+            free = (~self.used).nonzero().flatten()
+        self.write_rows = free[:num_tokens]
+        return self.write_rows
+
+    @torch.compiler.disable
     def append(self, block: int, k: torch.Tensor, v: torch.Tensor):
-        "Append a chunk's un-rotated keys `k` and values `v` [B, L_chunk, H, D] to a block's entry."
-        if block in self.keys:
-            self.keys[block] = torch.cat([self.keys[block], k], 1)
-            self.values[block] = torch.cat([self.values[block], v], 1)
-        else:
-            self.keys[block] = k
-            self.values[block] = v
+        "Write a chunk's un-rotated keys `k` and values `v` [B, L_chunk, H, D] into a block's buffers."
+        rows = self.rows_for_write(k.shape[1])
+        for buffers, new in ((self.key_buffers, k), (self.value_buffers, v)):
+            old = buffers.get(block)
+            if not self.preallocate:                                   # the reference: a new tensor per write
+                buffers[block] = new if old is None else torch.cat([old, new], 1)
+                continue
+            if old is None or old.shape[1] < len(self.used):           # allocate once (or grow, doubling)
+                buf = new.new_empty(new.shape[0], len(self.used), *new.shape[2:])
+                if old is not None:
+                    buf[:, :old.shape[1]] = old
+                buffers[block] = old = buf
+            start = int(rows[0])
+            if torch.equal(rows, torch.arange(start, start + len(rows))):
+                old[:, start:start + len(rows)] = new
+            else:
+                old.index_copy_(1, rows.to(old.device), new)
+        self.written.add(block)
+        self.reads.pop(block, None)
 
+    @torch.compiler.disable
     def commit(self, frame_positions: torch.Tensor, tokens_per_frame: int):
-        "Called once after every block appended: record the new frames' positions."
+        "Called once after every block appended: the written rows join the cache; record the new frames' positions."
         if self.tokens_per_frame not in (None, tokens_per_frame):
             raise ValueError(f"KVCache holds {self.tokens_per_frame} tokens per frame, "
                              f"got a chunk with {tokens_per_frame}")
+        if self.write_rows is not None and len(self.write_rows) != len(frame_positions) * tokens_per_frame:
+            raise ValueError(f"commit of {len(frame_positions)} frames × {tokens_per_frame} tokens, but "
+                             f"{len(self.write_rows)} tokens were appended")
         self.tokens_per_frame = tokens_per_frame
         self.frame_positions = torch.cat([self.frame_positions, frame_positions.cpu().long()])
+        if self.write_rows is not None:
+            self.rows = torch.cat([self.rows, self.write_rows])
+            self.used[self.write_rows] = True
+        self.write_rows, self.written = None, set()
+        self.invalidate_reads()
+
+    def retain_frames(self, frames: torch.Tensor):
+        "Keep only these cached frames (indices into the cache, oldest first); the rows of the others are freed."
+        if len(self.rows):
+            self.used[self.rows] = False
+            self.rows = self.rows[frame_token_index(frames, self.tokens_per_frame)]
+            self.used[self.rows] = True
+            if not self.preallocate:                                   # the reference: compact into new tensors
+                for buffers in (self.key_buffers, self.value_buffers):
+                    for b in buffers:
+                        buffers[b] = buffers[b].index_select(1, self.rows.to(buffers[b].device))
+                self.rows = torch.arange(len(self.rows))
+                self.used = torch.ones(len(self.rows), dtype=torch.bool)
+        self.frame_positions = self.frame_positions[frames]
+        self.invalidate_reads()
+
+    @torch.compiler.disable
+    def read_rotated(self, block: int, new_tokens: int, rope: Callable[[], tuple]):
+        """Keys and values [B, L_read + new_tokens, H, D] for one inference call of `block`: rows `:L_read` hold the
+        keys of the frames a read returns, rotated by `rope()` -> (cos, sin), and their values, built once per chunk
+        (until the next write or change of context); the caller writes its own rotated keys / values after them."""
+        read = self.reads.get(block)
+        if read is None or read[0].shape[1] < read[2] + new_tokens:
+            if self.read_plan is None:                          # once per chunk: which rows, at which positions
+                self.read_plan = (self.read_rows(), *rope())
+            rows, cos, sin = self.read_plan
+            n = len(rows)
+            cached_keys, cached_values = self.key_buffers[block], self.value_buffers[block]
+            keys, values = self.read_buffers.get(block, (None, None))
+            if keys is None or keys.shape[1] < n + new_tokens:  # room for any read of the buffers + this call
+                size = max(cached_keys.shape[1], n) + new_tokens
+                keys = cached_keys.new_empty(cached_keys.shape[0], size, *cached_keys.shape[2:])
+                values = cached_values.new_empty(cached_values.shape[0], size, *cached_values.shape[2:])
+                self.read_buffers[block] = (keys, values)
+            apply_rope(self.gather(cached_keys, rows), cos, sin, out=keys[:, :n])
+            values[:, :n] = self.gather(cached_values, rows)
+            self.reads[block] = read = (keys, values, n)
+        keys, values, n = read
+        return keys[:, :n + new_tokens], values[:, :n + new_tokens], n
+
+    @torch.compiler.disable
+    def text_memo(self, text: torch.Tensor) -> dict:
+        "A memo for the prompt `text` (this very tensor, unchanged since): the model keeps its text keys/values there."
+        for i, (prompt, version, memo) in enumerate(self.texts):
+            if prompt is text and version == text._version:     # `_version` counts a tensor's in-place changes
+                self.texts.insert(0, self.texts.pop(i))         # most recent first
+                return memo
+        memo = {}
+        self.texts = [(text, text._version, memo), *self.texts[:1]]   # the last two: a hook's text and the prompt
+        return memo
+
+    def invalidate_reads(self):
+        "Forget this chunk's rotated reads (after a write or a change of what a read returns)."
+        self.reads, self.read_plan = {}, None
 
     def nbytes(self) -> int:
-        "Memory held by the cached keys and values."
-        return sum(t.numel() * t.element_size() for d in (self.keys, self.values) for t in d.values())
+        "Memory held by the cached keys and values (the tokens in the cache)."
+        total = 0
+        for buffers in (self.key_buffers, self.value_buffers):
+            for b, buf in buffers.items():
+                total += len(self.block_rows(b)) * buf[:, :1].numel() * buf.element_size()
+        return total
+
+    def allocated_nbytes(self) -> int:
+        "Memory allocated for the cache: its buffers and the buffers of the rotated reads."
+        tensors = [*self.key_buffers.values(), *self.value_buffers.values(),
+                   *(t for pair in self.read_buffers.values() for t in pair)]
+        return sum(t.numel() * t.element_size() for t in tensors)
 
     def clear(self):
-        "Forget everything (the cache is empty again)."
-        self.__init__()
+        "Forget everything (the cache is empty again; its switches stay)."
+        self.__init__(**self.options)
 
 # %% ../nbs/03_causal_dit.ipynb #be26ec61
 try:
@@ -258,7 +426,19 @@ def time_text_embeddings(condition_embedder, timesteps: torch.Tensor, context: t
                                                timestep_seq_len=timesteps.shape[1])
     return temb, rearrange(mod, "b f (six d) -> b f six d", six=6), context
 
+def time_embeddings(condition_embedder, timesteps: torch.Tensor, dtype: torch.dtype):
+    "`time_text_embeddings` without the text (the model projects a prompt once): time embedding and modulation."
+    ce = condition_embedder
+    t = ce.timesteps_proj(timesteps.flatten()).unflatten(0, timesteps.shape)     # [B, F, freq_dim] float32
+    embedder_dtype = next(ce.time_embedder.parameters()).dtype
+    if embedder_dtype != torch.int8:                                             # as diffusers: quantised stays
+        t = t.to(embedder_dtype)
+    temb = ce.time_embedder(t).to(dtype)                                         # [B, F, dim]
+    mod = ce.time_proj(ce.act_fn(temb))                                          # [B, F, 6·dim]
+    return temb, rearrange(mod, "b f (six d) -> b f six d", six=6)
+
 # %% ../nbs/03_causal_dit.ipynb #2b70d8b1
+@torch.compiler.disable                       # CPU bookkeeping: eager under torch.compile
 def rope_positions(num_frames: int, kv_cache: KVCache | None = None, frame_positions=None):
     "RoPE time positions of the queries [F] and of the keys [F_cached + F]: the cache's frames, then the new ones."
     if kv_cache is not None:
@@ -274,29 +454,48 @@ def rope_positions(num_frames: int, kv_cache: KVCache | None = None, frame_posit
     return query, torch.cat([cached, query])
 
 # %% ../nbs/03_causal_dit.ipynb #474a7a97
-def _self_attention(attn, x, cos_q, sin_q, mask, kv_cache, block_idx, cos_k, sin_k, cache_update, backend):
+def _self_attention(attn, x, rope_q, rope_k, rope_read, mask, kv_cache, block_idx, cache_update, backend):
     "Wan self-attention (diffusers `WanAttention` weights) with un-rotated KV caching. x [B, L, dim]."
-    # 1. project to heads, [B, L, dim] -> [B, L, H, D] (queries and keys RMS-normed)
+    # 1. project to heads, [B, L, dim] -> [B, L, H, D] (queries and keys RMS-normed); queries rotated at their positions
     q = rearrange(attn.norm_q(attn.to_q(x)), "b l (h d) -> b l h d", h=attn.heads)
     k = rearrange(attn.norm_k(attn.to_k(x)), "b l (h d) -> b l h d", h=attn.heads)
     v = rearrange(attn.to_v(x), "b l (h d) -> b l h d", h=attn.heads)
-    # 2. the cache: the past keys/values come first; this call's are stored UN-rotated when asked
-    k_all, v_all = k, v
-    if kv_cache is not None:
-        k_old, v_old = kv_cache.get(block_idx)
-        if k_old is not None:
-            k_all = torch.cat([k_old, k], 1)
-            v_all = torch.cat([v_old, v], 1)
-        if cache_update:
-            kv_cache.append(block_idx, k, v)
-    # 3. RoPE on read: queries at their positions, every key (cached + new) at its own
-    q = apply_rope(q, cos_q, sin_q)
-    k_all = apply_rope(k_all, cos_k, sin_k)
+    q = apply_rope(q, *rope_q)
+    # 2. the keys attended to: the cache's, rotated on read at the positions it reads them at, then this call's
+    if rope_read is not None:
+        # inference: the chunk's rotated read is built once per block; this call's keys/values go right after it
+        k_all, v_all, n_read = kv_cache.read_rotated(block_idx, k.shape[1], rope_read)
+        apply_rope(k, *rope_q, out=k_all[:, n_read:])
+        v_all[:, n_read:] = v
+    else:
+        # the reference (and training): the un-rotated cache + this call's keys, every key rotated now
+        k_all, v_all = k, v
+        if kv_cache is not None:
+            k_old, v_old = kv_cache.get(block_idx)
+            if k_old is not None:
+                k_all = torch.cat([k_old, k], 1)
+                v_all = torch.cat([v_old, v], 1)
+        k_all = apply_rope(k_all, *rope_k)
+    # 3. this call's keys are stored UN-rotated when asked
+    if kv_cache is not None and cache_update:
+        kv_cache.append(block_idx, k, v)
     # 4. attention, heads merged back: [B, L, H, D] -> [B, L, dim]
     out = rearrange(attention(q, k_all, v_all, mask, backend), "b l h d -> b l (h d)").type_as(q)
     return attn.to_out[1](attn.to_out[0](out))
 
-def _block_forward(block, x, context, mod, nf, **attn_kw):
+def cross_attention_kv(attn, context: torch.Tensor):
+    "Cross-attention keys (RMS-normed) and values [B, T, H, D] of the projected text `context` [B, T, dim]."
+    k = rearrange(attn.norm_k(attn.to_k(context)), "b t (h d) -> b t h d", h=attn.heads)
+    v = rearrange(attn.to_v(context), "b t (h d) -> b t h d", h=attn.heads)
+    return k, v
+
+def cross_attention(attn, x: torch.Tensor, text_kv, backend: str = "auto") -> torch.Tensor:
+    "Wan cross-attention (diffusers `WanAttention` weights) of tokens x [B, L, dim] to the text's (keys, values)."
+    q = rearrange(attn.norm_q(attn.to_q(x)), "b l (h d) -> b l h d", h=attn.heads)
+    out = rearrange(attention(q, *text_kv, None, backend), "b l h d -> b l (h d)").type_as(q)
+    return attn.to_out[1](attn.to_out[0](out))
+
+def _block_forward(block, x, text_kv, mod, nf, **attn_kw):
     "One `WanTransformerBlock`, with per-frame modulation `mod` [B, F, 6, dim] (float32). x [B, L, dim]."
     # each [B, F, 1, dim]: broadcasts over the tokens of a frame
     table = block.scale_shift_table.unsqueeze(0) + mod.float()
@@ -305,9 +504,9 @@ def _block_forward(block, x, context, mod, nf, **attn_kw):
     h = tokens_to_frames(block.norm1(x.float()), nf) * (1 + scale) + shift
     a = _self_attention(block.attn1, frames_to_tokens(h).type_as(x), **attn_kw)
     x = frames_to_tokens(tokens_to_frames(x.float(), nf) + tokens_to_frames(a, nf) * gate).type_as(x)
-    # 2. cross-attention to the text
+    # 2. cross-attention to the text, whose keys/values `text_kv` come ready (once per call, or once per prompt)
     h = block.norm2(x.float()).type_as(x)
-    x = x + block.attn2(h, context, None, None)
+    x = x + cross_attention(block.attn2, h, text_kv, attn_kw["backend"])
     # 3. feed-forward on the per-frame modulated norm, gated per frame
     h = tokens_to_frames(block.norm3(x.float()), nf) * (1 + c_scale) + c_shift
     f = block.ffn(frames_to_tokens(h).type_as(x))
@@ -336,6 +535,27 @@ class CausalWanDiT(WanTransformer3DModel):
         make_mask = block_causal_block_mask if use_flex else block_causal_mask
         return make_mask(num_frames, tokens_per_frame, chunk_size, num_cached_frames, device=hidden_states.device)
 
+    @torch.compiler.disable
+    def rope_tables(self, frame_positions: torch.Tensor, height: int, width: int):
+        "`rope_cos_sin` of these positions on this grid, memoised: a stream asks for the same few again and again."
+        key = (tuple(frame_positions.tolist()), height, width, str(self.rope.freqs_cos.device))
+        memo = self.__dict__.setdefault("rope_memo", {})       # a plain attribute: not a buffer, not in state dicts
+        if key not in memo:
+            if len(memo) >= 64:
+                memo.clear()
+            memo[key] = rope_cos_sin(self.rope, frame_positions, height, width)
+        return memo[key]
+
+    def text_kv(self, encoder_hidden_states: torch.Tensor, kv_cache: KVCache | None = None) -> list:
+        "Every block's cross-attention (keys, values) of the text; at inference a KV cache keeps them per prompt."
+        memo = {}
+        if kv_cache is not None and kv_cache.cache_text and not torch.is_grad_enabled():
+            memo = kv_cache.text_memo(encoder_hidden_states)
+        if "blocks" not in memo:
+            context = self.condition_embedder.text_embedder(encoder_hidden_states.to(self.input_dtype))
+            memo["blocks"] = [cross_attention_kv(block.attn2, context) for block in self.blocks]
+        return memo["blocks"]
+
     def forward(self, hidden_states: torch.Tensor, timestep: torch.Tensor, encoder_hidden_states: torch.Tensor,
                 attention: str = "bidirectional", chunk_size: int | None = None, kv_cache: KVCache | None = None,
                 cache_update: bool = False, frame_positions: torch.Tensor | None = None,
@@ -349,7 +569,6 @@ class CausalWanDiT(WanTransformer3DModel):
         chunk_size = chunk_size or self.chunk_size
         check_dit_inputs(self.config, hidden_states, encoder_hidden_states, attention, chunk_size, kv_cache)
         hidden_states = hidden_states.to(self.input_dtype)
-        encoder_hidden_states = encoder_hidden_states.to(self.input_dtype)
         B, _, num_frames, height, width = hidden_states.shape
         pt, ph, pw = self.config.patch_size
         nf, hp, wp = num_frames // pt, height // ph, width // pw             # the token grid
@@ -358,27 +577,32 @@ class CausalWanDiT(WanTransformer3DModel):
         # 2. patch embedding: latents [B, C, F, H, W] -> tokens [B, F·hp·wp, dim]
         x = patchify(self.patch_embedding, hidden_states)
 
-        # 3. time and text embeddings, one timestep per latent frame
+        # 3. time embeddings, one timestep per latent frame; the text's keys/values for every block's cross-attention
         timesteps = frame_timesteps(timestep, B, nf, hidden_states.device)                  # [B, F] float32
-        temb, mod, context = time_text_embeddings(self.condition_embedder, timesteps, encoder_hidden_states)
+        temb, mod = time_embeddings(self.condition_embedder, timesteps, self.input_dtype)
+        mod = mod.float()                                   # diffusers casts it in every block: once is enough
+        text_kv = self.text_kv(encoder_hidden_states, kv_cache)
 
         # 4. RoPE: cached frames where the cache reads them, the new frames after them
         query_positions, key_positions = rope_positions(nf, kv_cache, frame_positions)
         num_cached = len(key_positions) - nf
-        cos_q, sin_q = rope_cos_sin(self.rope, query_positions, hp, wp)
-        cos_k, sin_k = rope_cos_sin(self.rope, key_positions, hp, wp) if num_cached else (cos_q, sin_q)
+        rope_q = self.rope_tables(query_positions, hp, wp)
+        # inference rotates the cached keys once per chunk (`KVCache.read_rotated`); else every key at every call
+        reuse = num_cached > 0 and kv_cache.reuse_reads and not torch.is_grad_enabled()
+        rope_read = functools.partial(self.rope_tables, key_positions[:num_cached], hp, wp) if reuse else None
+        rope_k = rope_q if num_cached == 0 or reuse else self.rope_tables(key_positions, hp, wp)
 
         # 5. the transformer blocks, reading (and, with cache_update, writing) the cache
         mask = self.self_attention_mask(hidden_states, attention, chunk_size, nf, tokens_per_frame, num_cached,
                                         kv_cache)
-        attn_kw = dict(cos_q=cos_q, sin_q=sin_q, cos_k=cos_k, sin_k=sin_k, mask=mask, kv_cache=kv_cache,
+        attn_kw = dict(rope_q=rope_q, rope_k=rope_k, rope_read=rope_read, mask=mask, kv_cache=kv_cache,
                        cache_update=cache_update, backend=self.attention_backend)
         for i, block in enumerate(self.blocks):
             if torch.is_grad_enabled() and self.gradient_checkpointing and kv_cache is None:
-                x = torch.utils.checkpoint.checkpoint(_block_forward, block, x, context, mod, nf,
+                x = torch.utils.checkpoint.checkpoint(_block_forward, block, x, text_kv[i], mod, nf,
                                                       use_reentrant=False, block_idx=i, **attn_kw)
             else:
-                x = _block_forward(block, x, context, mod, nf, block_idx=i, **attn_kw)
+                x = _block_forward(block, x, text_kv[i], mod, nf, block_idx=i, **attn_kw)
         if kv_cache is not None and cache_update:
             kv_cache.commit(query_positions, tokens_per_frame)
 

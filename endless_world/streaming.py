@@ -55,15 +55,10 @@ class ContextSchedule:
         return self.capacity + chunk_size - 1
 
 # %% ../nbs/05_streaming.ipynb #d1d33889
-def _token_index(frames: torch.Tensor, tokens_per_frame: int) -> torch.Tensor:
-    "Token rows of the cache that hold `frames` (cache indices): frame f owns rows f·t … f·t + t − 1."
-    rows = frames[:, None] * tokens_per_frame + torch.arange(tokens_per_frame)     # [F, t]
-    return rearrange(rows, "f t -> (f t)")
-
 class SinkKVCache(KVCache):
     "KV cache with an attention sink, a rolling window and window-relative RoPE positions on read."
-    def __init__(self, sink: int = 1, capacity: int = 18):
-        super().__init__()
+    def __init__(self, sink: int = 1, capacity: int = 18, **options):   # options: `KVCache`'s switches
+        super().__init__(**options)
         if not 1 <= sink <= capacity:
             raise ValueError(f"need 1 <= sink <= capacity, got sink={sink}, capacity={capacity}")
         self.sink, self.capacity = sink, capacity
@@ -77,6 +72,8 @@ class SinkKVCache(KVCache):
         if neighbours > self.capacity - self.sink:
             raise ValueError(f"neighbours={neighbours} exceeds the cache's window of "
                              f"{self.capacity - self.sink} frames")
+        if neighbours != self.context:
+            self.invalidate_reads()                               # a read now returns other frames
         self.context = neighbours
 
     def read_frames(self) -> torch.Tensor:
@@ -93,37 +90,25 @@ class SinkKVCache(KVCache):
         "Where a new chunk goes: right after the frames it reads."
         return len(self.read_frames())
 
-    def get(self, block: int):
-        "(keys, values) [B, L_read, H, D] of the frames a read returns, un-rotated; (None, None) when empty."
-        k, v = self.keys.get(block), self.values.get(block)
-        if k is None:
-            return None, None
-        idx = self.read_frames()
-        if len(idx) == len(self.absolute_frames):
-            return k, v
-        tok = _token_index(idx, self.tokens_per_frame).to(k.device)
-        return k.index_select(1, tok), v.index_select(1, tok)
-
+    @torch.compiler.disable
     def commit(self, frame_positions: torch.Tensor, tokens_per_frame: int):
         "Record the new frames (by absolute index), then evict everything between the sink and the window."
-        super().commit(frame_positions, tokens_per_frame)      # checks tokens_per_frame
+        super().commit(frame_positions, tokens_per_frame)      # checks tokens_per_frame; the written rows join
         nf = len(frame_positions)
         new = torch.arange(self.frames_seen, self.frames_seen + nf)
         self.absolute_frames = torch.cat([self.absolute_frames, new])
+        self.frame_positions = self.absolute_frames
         self.frames_seen += nf
         n = len(self.absolute_frames)
         if n > self.capacity:
             keep = torch.cat([torch.arange(self.sink), torch.arange(n - (self.capacity - self.sink), n)])
-            tok = _token_index(keep, tokens_per_frame)
-            for d in (self.keys, self.values):
-                for b in d:
-                    d[b] = d[b].index_select(1, tok.to(d[b].device))
+            self.retain_frames(keep)                           # frees the evicted frames' rows: no key moves
             self.absolute_frames = self.absolute_frames[keep]
         self.frame_positions = self.absolute_frames
 
     def clear(self):
-        "Forget everything (a new stream)."
-        self.__init__(self.sink, self.capacity)
+        "Forget everything (a new stream; the switches stay)."
+        self.__init__(self.sink, self.capacity, **self.options)
 
 # %% ../nbs/05_streaming.ipynb #2d8e6f10
 @dataclass
@@ -210,7 +195,8 @@ class StreamingGenerator:
                  seed: int | None = 0,                     # seed of the noise generator; None: unseeded
                  decoder=None,                             # `decode_chunk(latents)` or a callable -> [B, 3, F, H, W]
                  condition: Callable[[StreamState], Conditioning] | None = None,  # per-chunk conditioning hook
-                 dtype: torch.dtype | None = None):        # compute dtype; default: `model.input_dtype`
+                 dtype: torch.dtype | None = None,         # compute dtype; default: `model.input_dtype`
+                 cache_options: dict | None = None):       # `KVCache` switches, e.g. the unoptimised reference
         self.model, self.height, self.width = model, height, width
         self.schedule = schedule or ContextSchedule.from_video_frames()
         self.sampler = sampler or FewStepSampler()
@@ -221,7 +207,8 @@ class StreamingGenerator:
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(seed)
-        self.cache = SinkKVCache(self.schedule.sink, self.schedule.capacity)
+        self.cache_options = dict(cache_options or {})
+        self.cache = self.new_cache()
         self.context = context.to(self.device, self.dtype)
         self.latents = {}                 # absolute frame -> clean latent [B, C, H, W], for frames still cached
         self.pixels = {}                  # absolute frame -> its decoded frames [B, n, 3, H, W] (with a decoder)
@@ -229,6 +216,13 @@ class StreamingGenerator:
         self.max_position_used = -1       # the largest RoPE time position handed out so far
         self.last_read = []               # absolute frames the last chunk read from the cache
         self.last_decoded = None          # pixels [B, 3, F, H, W] of the last chunk (with a decoder)
+
+    def new_cache(self) -> SinkKVCache:
+        "An empty sink cache for this stream, its buffers sized for the window + one chunk (they never grow)."
+        cache = SinkKVCache(self.schedule.sink, self.schedule.capacity, **self.cache_options)
+        _, ph, pw = self.model.config.patch_size
+        cache.reserve((self.schedule.capacity + self.chunk_size) * (self.height // ph) * (self.width // pw))
+        return cache
 
     @torch.no_grad()
     def state(self) -> StreamState:
@@ -300,7 +294,7 @@ class StreamingGenerator:
         frames = old.absolute_frames.tolist()
         if not frames:
             return
-        self.cache = SinkKVCache(old.sink, old.capacity)
+        self.cache = self.new_cache()
         self.cache.set_context(old.capacity - old.sink)         # each replayed chunk reads the whole window before it
         groups = {}                                              # original chunk index -> its frames still cached
         for f in frames:

@@ -1,0 +1,308 @@
+"""Streaming speed of this project's causal DiT next to Self-Forcing's `CausalWanModel`, in one process.
+
+Usage (a GPU machine, the project and its dependencies installed or on PYTHONPATH):
+
+    python benchmarks/gpu_stream.py --self-forcing PATH/TO/Self-Forcing --out gpu_stream.json [--compile] [--vae]
+
+Smoke test on the CPU (a tiny config, no peer unless a checkout is given; takes well under a minute):
+
+    python benchmarks/gpu_stream.py --device cpu --tiny --out /tmp/gpu_stream_tiny.json
+
+Random weights (speed does not depend on them), bf16 on a GPU, float32 on the CPU. Self-Forcing's inference protocol:
+Wan2.1-T2V-1.3B at 832x480 (60x104 latents, 1560 tokens per latent frame), chunks of 3 latent frames (12 video
+frames), 4 denoising steps + the clean re-run at t = 0 per chunk. Measured, each after a warm-up run:
+
+  peer_kv         Self-Forcing's CausalWanModel, 7 chunks with its KV cache and cross-attention cache
+  project_kv      CausalWanDiT + KVCache + denoise_chunk, the same 7 chunks, optimised (the default cache)
+  project_kv_ref  the same with the unoptimised reference path (cat per call, every key rotated at every call,
+                  the text projected at every call): what the optimisations buy, on this machine
+  peer_stream     the peer with its own attention sink and rolling window (sink 1 + 21 frames), --chunks chunks
+  project_stream  StreamingGenerator (sink 1, long 17 / short 1 alternating), optimised and reference, steady state
+  compiled        (--compile) the optimised stream with torch.compile(model)
+  vae             (--vae) the Wan VAE's streaming decode of 3-latent-frame chunks, and the end-to-end FPS
+  agreement       max |optimised - reference| of the project's outputs (bf16 on a GPU: expected 0)
+
+Self-Forcing is read from a checkout (only its `wan/` folder); where flash-attn is not importable, its attention
+calls are replaced by the same math through PyTorch SDPA (as this project's default). The JSON is rewritten after
+every section, so a run cut short keeps what it measured.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from endless_world.dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, toy_dit_config  # noqa: E402
+from endless_world.sampler import FewStepSampler, denoise_chunk, sample_noise  # noqa: E402
+from endless_world.streaming import ContextSchedule, StreamingGenerator  # noqa: E402
+
+REFERENCE = dict(preallocate=False, reuse_reads=False, cache_text=False)   # the unoptimised path
+CHUNK, KV_CHUNKS = 3, 7                      # Self-Forcing: 7 chunks of 3 latent frames = 21 latent frames
+STEPS = [1000.0, 937.5, 833.3333, 625.0]     # the warped timesteps of the few-step sampler
+VIDEO_FRAMES_PER_CHUNK = 4 * CHUNK           # the Wan VAE: 4 video frames per latent frame
+
+
+def scale(tiny: bool) -> dict:
+    "The two configs, the peer's (original Wan names) and the project's (diffusers names), and the latent grid."
+    if tiny:
+        peer = dict(dim=64, ffn_dim=192, freq_dim=64, text_dim=64, num_heads=4, num_layers=2, text_len=16)
+        project = toy_dit_config(latent_channels=16, dim=64, num_layers=2, num_heads=4, text_dim=64, freq_dim=64)
+        return dict(peer=peer, project=project, latent_hw=(8, 8), text_len=16)
+    peer = dict(dim=1536, ffn_dim=8960, freq_dim=256, text_dim=4096, num_heads=12, num_layers=30, text_len=512)
+    return dict(peer=peer, project=dict(WAN_T2V_1P3B_CONFIG), latent_hw=(60, 104), text_len=512)
+
+
+def sync(device: str):
+    "Wait for the GPU, so that a wall-clock interval covers the work."
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(device: str, fn, *args, **kwargs):
+    "(seconds `fn(*args, **kwargs)` takes, synchronised; what it returned)."
+    sync(device)
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    sync(device)
+    return time.perf_counter() - start, out
+
+
+def write(result: dict, out: Path):
+    "Rewrite the JSON atomically."
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, out)
+
+
+def load_peer(root: Path):
+    "Self-Forcing's `CausalWanModel` class from a checkout, its flash-attention calls through SDPA if need be."
+    for name in ("wan", "wan.modules"):
+        package = types.ModuleType(name)
+        package.__path__ = []
+        sys.modules[name] = package
+
+    def load(name, relative):
+        spec = importlib.util.spec_from_file_location(name, root / relative)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    def sdpa(q, k, v, *args, **kwargs):          # [B, L, H, D] in and out, as the peer's flash_attention
+        out = torch.nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                                               v.transpose(1, 2))
+        return out.transpose(1, 2)
+
+    has_flash = importlib.util.find_spec("flash_attn") is not None
+    attention = load("wan.modules.attention", "wan/modules/attention.py")
+    if not has_flash:
+        attention.attention = attention.flash_attention = sdpa
+    load("wan.modules.model", "wan/modules/model.py")
+    causal = load("wan.modules.causal_model", "wan/modules/causal_model.py")
+    if not has_flash:
+        causal.attention = causal.flash_attention = sdpa
+    return causal.CausalWanModel, ("flash-attn" if has_flash else "sdpa")
+
+
+def peer_model(cls, cfg: dict, device: str, dtype, local_attn_size: int = -1, sink_size: int = 0):
+    "A randomly initialised peer at this config."
+    with torch.device(device):
+        model = cls(model_type="t2v", patch_size=(1, 2, 2), in_dim=16, out_dim=16, local_attn_size=local_attn_size,
+                    sink_size=sink_size, qk_norm=True, cross_attn_norm=True, eps=1e-6, **cfg)
+    return model.to(dtype).eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def run_peer(model, cfg: dict, sc: dict, device: str, dtype, chunks: int, cache_frames: int) -> list[float]:
+    "The peer's own protocol: per chunk 4 steps + the clean re-run, its KV and cross-attention caches."
+    (lh, lw), tpf = sc["latent_hw"], sc["latent_hw"][0] * sc["latent_hw"][1] // 4
+    heads, head_dim = cfg["num_heads"], cfg["dim"] // cfg["num_heads"]
+
+    def zeros(n):
+        return torch.zeros(1, n, heads, head_dim, device=device, dtype=dtype)
+
+    kv = [dict(k=zeros(cache_frames * tpf), v=zeros(cache_frames * tpf),
+               global_end_index=torch.tensor([0], device=device), local_end_index=torch.tensor([0], device=device))
+          for _ in range(cfg["num_layers"])]
+    cross = [dict(k=zeros(sc["text_len"]), v=zeros(sc["text_len"]), is_init=False) for _ in range(cfg["num_layers"])]
+    context = torch.randn(1, sc["text_len"], cfg["text_dim"], device=device, dtype=dtype)
+    seconds = []
+    for c in range(chunks):
+        x = torch.randn(1, 16, CHUNK, lh, lw, device=device, dtype=dtype)
+        seconds.append(timed(device, peer_chunk, model, x, context, kv, cross, c * CHUNK * tpf,
+                             cache_frames * tpf)[0])
+    return seconds
+
+
+def peer_chunk(model, x, context, kv, cross, current_start: int, seq_len: int):
+    "One chunk of the peer: 4 denoising calls and the clean re-run (inputs reused: speed only)."
+    for t in STEPS + [0.0]:
+        model(x, t=torch.full((1, CHUNK), t, device=x.device), context=context, seq_len=seq_len, kv_cache=kv,
+              crossattn_cache=cross, current_start=current_start)
+
+
+@torch.no_grad()
+def run_project_kv(model, sc: dict, device: str, dtype, options: dict, chunks: int = KV_CHUNKS):
+    "CausalWanDiT + KVCache + denoise_chunk over `chunks` chunks: per-chunk seconds and the clean latents."
+    lh, lw = sc["latent_hw"]
+    cache = KVCache(**options)
+    cache.reserve(chunks * CHUNK * lh * lw // 4)
+    generator = torch.Generator(device=device).manual_seed(0)
+    context = torch.randn(1, sc["text_len"], model.config.text_dim, generator=generator, device=device).to(dtype)
+    sampler, seconds, latents = FewStepSampler(), [], []
+    for _ in range(chunks):
+        noise = sample_noise((1, model.config.in_channels, CHUNK, lh, lw), generator, dtype, device)
+        dt, x0 = timed(device, denoise_chunk, model, noise, context, cache, sampler, generator)
+        seconds.append(dt)
+        latents.append(x0)
+    return seconds, torch.cat(latents, 2)
+
+
+@torch.no_grad()
+def run_project_stream(model, sc: dict, device: str, dtype, options: dict, chunks: int):
+    "The sink stream (the paper's long/short schedule): per-chunk seconds, the clean latents, the largest position."
+    lh, lw = sc["latent_hw"]
+    generator = torch.Generator(device=device).manual_seed(1)          # the same prompt for every variant
+    context = torch.randn(1, sc["text_len"], model.config.text_dim, generator=generator, device=device).to(dtype)
+    stream = StreamingGenerator(model, context, lh, lw, schedule=ContextSchedule.from_video_frames(), seed=0,
+                                dtype=dtype, cache_options=options)
+    seconds, latents = [], []
+    for _ in range(chunks):
+        dt, x0 = timed(device, stream.step)
+        seconds.append(dt)
+        latents.append(x0)
+    return seconds, torch.cat(latents, 2), stream
+
+
+def summary(seconds: list[float], warm: int = 0) -> dict:
+    "Per-chunk seconds, their steady-state mean (after `warm` chunks) and the video FPS it means."
+    steady = seconds[warm:] or seconds
+    mean = statistics.mean(steady)
+    return dict(chunk_s=seconds, steady_mean_s=mean, total_s=sum(seconds), video_fps=VIDEO_FRAMES_PER_CHUNK / mean,
+                first_chunk_s=seconds[0])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--self-forcing", type=Path, default=None, help="a Self-Forcing checkout (the peer); none: skip")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_stream.json")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--tiny", action="store_true", help="a tiny config (a smoke test of the script)")
+    ap.add_argument("--chunks", type=int, default=24, help="chunks of each stream (steady state from chunk 6)")
+    ap.add_argument("--compile", action="store_true", help="also time the stream with torch.compile(model)")
+    ap.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
+    ap.add_argument("--vae", action="store_true", help="also time the Wan VAE's streaming decode")
+    a = ap.parse_args(argv)
+    device = a.device
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    sc = scale(a.tiny)
+    warm = min(6, max(a.chunks - 1, 0))
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+    result = dict(device=torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
+                  torch=torch.__version__, dtype=str(dtype), tiny=a.tiny, latent_hw=list(sc["latent_hw"]),
+                  text_len=sc["text_len"], chunk_frames=CHUNK, calls_per_chunk=len(STEPS) + 1,
+                  flash_attn=importlib.util.find_spec("flash_attn") is not None, threads=torch.get_num_threads())
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+
+    # 1. the peer: Self-Forcing's own causal model, its 7-chunk protocol, then its sink + rolling window stream
+    if a.self_forcing is not None:
+        try:
+            cls, attention = load_peer(a.self_forcing.resolve())
+            result["peer_attention"] = attention
+            peer = peer_model(cls, sc["peer"], device, dtype)
+            run_peer(peer, sc["peer"], sc, device, dtype, KV_CHUNKS, KV_CHUNKS * CHUNK)        # warm-up
+            result["peer_kv"] = summary(run_peer(peer, sc["peer"], sc, device, dtype, KV_CHUNKS, KV_CHUNKS * CHUNK))
+            del peer
+            peer = peer_model(cls, sc["peer"], device, dtype, local_attn_size=21, sink_size=1)
+            result["peer_stream"] = summary(run_peer(peer, sc["peer"], sc, device, dtype, a.chunks, 21), warm)
+            result["peer_stream"]["note"] = "local_attn_size=21, sink_size=1: attends to up to 21 frames every chunk"
+            del peer
+        except Exception as err:                               # the peer is optional: record and go on
+            result["peer_error"] = repr(err)[:800]
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        write(result, a.out)
+        print(json.dumps({k: v for k, v in result.items() if not isinstance(v, dict)}), flush=True)
+
+    # 2. the project: the same 7 chunks, optimised and reference; then the sink stream, optimised and reference
+    with torch.device(device):
+        model = CausalWanDiT(**sc["project"])
+    model = cast_dit(model, dtype, device).eval().requires_grad_(False)
+    outputs = {}
+    for name, options in (("project_kv", {}), ("project_kv_ref", REFERENCE)):
+        run_project_kv(model, sc, device, dtype, options)                                   # warm-up
+        seconds, outputs[name] = run_project_kv(model, sc, device, dtype, options)
+        result[name] = summary(seconds)
+        write(result, a.out)
+    for name, options in (("project_stream", {}), ("project_stream_ref", REFERENCE)):
+        seconds, outputs[name], stream = run_project_stream(model, sc, device, dtype, options, a.chunks)
+        result[name] = dict(summary(seconds, warm), max_position=stream.max_position_used,
+                            cache_allocated_bytes=stream.cache.allocated_nbytes())
+        write(result, a.out)
+    result["agreement_max_abs"] = dict(
+        kv=(outputs["project_kv"].float() - outputs["project_kv_ref"].float()).abs().max().item(),
+        stream=(outputs["project_stream"].float() - outputs["project_stream_ref"].float()).abs().max().item())
+    for name in ("peer_kv", "project_kv_ref"):
+        if name in result:
+            result[f"speedup_project_kv_over_{name}"] = result[name]["total_s"] / result["project_kv"]["total_s"]
+    if "peer_stream" in result:
+        result["speedup_project_stream_over_peer_stream"] = (result["peer_stream"]["steady_mean_s"]
+                                                             / result["project_stream"]["steady_mean_s"])
+    write(result, a.out)
+
+    # 3. optional: the compiled stream
+    if a.compile:
+        try:
+            compiled = torch.compile(model, mode=a.compile_mode)
+            start = time.perf_counter()
+            seconds, latents, _ = run_project_stream(compiled, sc, device, dtype, {}, a.chunks)
+            result["project_stream_compiled"] = dict(summary(seconds, warm), mode=a.compile_mode,
+                                                     wall_s_with_compile=time.perf_counter() - start,
+                                                     max_abs_vs_eager=(latents.float() - outputs["project_stream"]
+                                                                       .float()).abs().max().item())
+        except Exception as err:
+            result["project_stream_compiled"] = dict(error=repr(err)[:800])
+        write(result, a.out)
+
+    # 4. optional: the Wan VAE's streaming decode, and end to end (DiT stream then decode, one after the other)
+    if a.vae:
+        try:
+            from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config, wan21_vae_config
+            vae = build_vae(toy_vae_config() if a.tiny else wan21_vae_config(), device=device).to(dtype).eval()
+            decoder, lh, lw, seconds, frames = StreamingVAEDecoder(vae), *sc["latent_hw"], [], []
+            with torch.no_grad():
+                for i in range(8):
+                    z = torch.randn(1, vae.config.z_dim, CHUNK if i else 1, lh, lw, device=device, dtype=dtype)
+                    dt, pixels = timed(device, decoder.decode_chunk, z)
+                    seconds.append(dt)
+                    frames.append(pixels.shape[2])
+            fps = sum(frames[2:]) / sum(seconds[2:])
+            dit_s = result["project_stream"]["steady_mean_s"]
+            result["vae"] = dict(chunk_s=seconds, frames=frames, frames_per_s=fps,
+                                 end_to_end_fps=VIDEO_FRAMES_PER_CHUNK / (dit_s + VIDEO_FRAMES_PER_CHUNK / fps))
+        except Exception as err:
+            result["vae"] = dict(error=repr(err)[:800])
+        write(result, a.out)
+    if device.startswith("cuda"):
+        result["peak_gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    write(result, a.out)
+    print(json.dumps({k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk != "chunk_s"})
+                      for k, v in result.items()}, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
