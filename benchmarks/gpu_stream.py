@@ -196,8 +196,10 @@ def summary(seconds: list[float], warm: int = 0) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--self-forcing", type=Path, default=None, help="a Self-Forcing checkout (the peer); none: skip")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_stream.json")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_stream.json",
+                    help="where the JSON goes")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="cuda or cpu (default: cuda when available)")
     ap.add_argument("--tiny", action="store_true", help="a tiny config (a smoke test of the script)")
     ap.add_argument("--chunks", type=int, default=24, help="chunks of each stream (steady state from chunk 6)")
     ap.add_argument("--compile", action="store_true", help="also time the stream with torch.compile(model)")

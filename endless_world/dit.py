@@ -768,8 +768,12 @@ def load_causal_wan(path,                                  # diffusers folder, W
             raise
         except ValueError as err:
             raise CheckpointError(f"{lora_path}: {err}") from err
-    with torch.device("meta"):
-        model = CausalWanDiT(**cfg)
+    try:
+        with torch.device("meta"):
+            model = CausalWanDiT(**cfg)
+    except (TypeError, ValueError) as err:                 # e.g. another model's JSON beside the weights
+        raise CheckpointError(f"{path}: its config does not build a WanTransformer3DModel "
+                              f"({type(err).__name__}: {str(err).splitlines()[0][:160]})") from err
     load_into(model, sd, source=str(path), assign=True)
     _materialize_rope(model)
     model = cast_dit(model, dtype, device) if dtype is not None else model.to(device)
