@@ -784,3 +784,8 @@ def save_causal_wan(model: CausalWanDiT, path, extra: dict | None = None) -> Pat
     "Write `path`.safetensors (diffusers key names) + `path`.json ({'config': …, **extra}), each atomically."
     cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.config.items() if not k.startswith("_")}
     return save_checkpoint(path, model.state_dict(), config=dict(config=cfg, **(extra or {})))
+
+# %% ../nbs/03_causal_dit.ipynb #04928493
+# `python -m endless_world.dit` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.dit is a library module: the command line is `endless-world` (see endless-world --help)")
