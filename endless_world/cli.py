@@ -83,6 +83,65 @@ def _add_render(commands):
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(run=_run_render)
 
+# %% ../nbs/98_cli.ipynb #68e6d4d7
+def _run_generate(args):
+    "`endless-world generate`: stream a video of a prompt into an mp4 (and a JSON summary beside it)."
+    import torch
+    from endless_world.checkpoint import CheckpointError
+    from endless_world.generate import generate_video_file
+    torch.set_num_threads(args.threads)
+    try:
+        info = generate_video_file(args.prompt, args.seconds, args.out, checkpoint=args.checkpoint, seed=args.seed,
+                                   sink=args.sink, long=args.long, short=args.short, pattern=tuple(args.context),
+                                   fusion_strength=args.fusion_strength, fusion=args.fusion,
+                                   preview=args.preview or None, progress=not args.quiet)
+    except CheckpointError:
+        raise                                  # main: one line, exit 1
+    except ValueError as err:                  # a bad prompt, length, output path, option: one line, exit 2
+        raise UsageError(str(err)) from err
+    except KeyboardInterrupt:                  # a second Ctrl-C: the file is closed all the same
+        print(f'endless-world generate: interrupted at once; {args.out} holds the frames written so far',
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    print(f"wrote {info['video']}: {info['frames']} frames ({info['video_seconds']:.1f} s of video) at "
+          f"{info['achieved_fps']:.1f} frames/s, first frame after {info['time_to_first_frame_s']:.2f} s "
+          f"(stopped by {info['stopped_by']}); summary in {Path(info['video']).with_suffix('.json')}")
+    return info
+
+def _add_generate(commands):
+    "The `generate` subcommand."
+    p = commands.add_parser('generate', help='stream a video of a prompt to an mp4, chunk by chunk (make demo)',
+                            description='Stream a video of a prompt with the toy Endless World generator: chunk by '
+                                        'chunk with flat memory, each chunk written to the mp4 as it is made. '
+                                        '--seconds 0 streams until Ctrl-C (or SIGTERM), which stops after the chunk '
+                                        'in progress and leaves a playable file. A JSON summary (frames, FPS, time '
+                                        'to first frame, latency per chunk and per minute) goes beside the video.')
+    p.add_argument('--prompt', required=True,
+                   help="the world, in the toy vocabulary, e.g. 'a sunset drive through an ocean world of pillars "
+                        "on striped ground'")
+    p.add_argument('--seconds', type=float, default=10.0,
+                   help='length of the video; 0 streams until Ctrl-C (default: 10)')
+    p.add_argument('--out', type=Path, default=RUNS_DIR / 'generate' / 'video.mp4',
+                   help='the .mp4 to write (default: runs/generate/video.mp4 in the repository)')
+    p.add_argument('--checkpoint', type=Path, default=None,
+                   help='generator checkpoint (default: the shipped data/toy_generator_detach_text3d.safetensors, '
+                        'the Endless World variant `train self-forcing --fusion text --ship` writes)')
+    p.add_argument('--seed', type=int, default=0, help='noise seed (default: 0)')
+    p.add_argument('--sink', type=int, default=1, help='attention sink, in video frames (default: 1, the paper)')
+    p.add_argument('--long', type=int, default=68,
+                   help='long context: neighbour video frames a chunk reads (default: 68, the paper)')
+    p.add_argument('--short', type=int, default=2,
+                   help='short context: neighbour video frames a chunk reads (default: 2, the paper)')
+    p.add_argument('--context', nargs='+', choices=['long', 'short'], default=['long', 'short'],
+                   help='the order the contexts alternate in, chunk by chunk (default: long short)')
+    p.add_argument('--fusion-strength', type=float, default=None,
+                   help='scale of the 3D fusion term (default: as trained; 0 turns the 3D branch off)')
+    p.add_argument('--fusion', type=Path, default=None,
+                   help="3D fusion checkpoint (default: the one the generator's JSON names, if any)")
+    p.add_argument('--preview', action='store_true', help="draw each chunk's newest frame in the terminal")
+    run_options(p, threads=2, progress='progress bar')
+    p.set_defaults(run=_run_generate)
+
 # %% ../nbs/98_cli.ipynb #7e221313
 class UsageError(ValueError):
     "Arguments that do not fit together; `main` prints it as one line and exits with status 2."
@@ -244,13 +303,14 @@ def _add_train_self_forcing(models):
 def build_parser() -> argparse.ArgumentParser:
     "The `endless-world` parser: one subparser per command."
     parser = argparse.ArgumentParser(
-        prog='endless-world', description='Endless World, reproduced at toy scale: render, train and evaluate.',
+        prog='endless-world', description='Endless World, reproduced at toy scale: render, generate, train and evaluate.',
         epilog='Commands write under runs/ of the repository or --out-dir; only --ship writes into data/.')
     parser.add_argument('--version', action='version', version=f'%(prog)s {endless_world.__version__}',
                         help='show the version and exit')
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND',
                                      help='what to do; `endless-world COMMAND --help` lists its options')
     _add_render(commands)
+    _add_generate(commands)
     train = commands.add_parser('train', help='train a toy model', description='Train a toy model (resumable).')
     trained = train.add_subparsers(dest='model', required=True, metavar='MODEL', help='which toy model to train')
     _add_train_vae(trained)

@@ -4,15 +4,19 @@
 
 # %% ../nbs/07_fusion.ipynb #57520b87
 from __future__ import annotations
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
+from .checkpoint import (CheckpointError, load_into, read_config, read_state_dict, save_checkpoint,
+                                      weights_path)
 from .streaming import Conditioning, StreamState
 
 # %% auto #0
-__all__ = ['zero_module', 'SceneCNN', 'TextFusion3D', 'LatentFusion3D', 'frame_features', 'FusionCondition',
-           'TextFusionCondition', 'LatentFusionCondition']
+__all__ = ['FUSION_KINDS', 'zero_module', 'SceneCNN', 'TextFusion3D', 'LatentFusion3D', 'frame_features', 'FusionCondition',
+           'TextFusionCondition', 'LatentFusionCondition', 'fusion_kind', 'fusion_hook', 'save_fusion', 'load_fusion']
 
 # %% ../nbs/07_fusion.ipynb #cd53c983
 def zero_module(m):
@@ -130,6 +134,46 @@ class LatentFusionCondition(FusionCondition):
         offset = self.fusion.offset(f3d, state.latents.shape[-2:])                 # [B, C, 1, H, W]
         return Conditioning(latent_offset=offset.to(state.latents.dtype))
 
+
+# %% ../nbs/07_fusion.ipynb #aaeaaee4
+FUSION_KINDS = {"text_fusion_3d": (TextFusion3D, TextFusionCondition),          # kind in the JSON: (module, hook)
+                "latent_fusion_3d": (LatentFusion3D, LatentFusionCondition)}
+
+def fusion_kind(fusion: nn.Module) -> str:
+    "The `kind` a fusion module is saved as; a `ValueError` naming the argument for any other module."
+    for kind, (module_class, _) in FUSION_KINDS.items():
+        if type(fusion) is module_class:
+            return kind
+    raise ValueError(f"fusion: expected one of {[m.__name__ for m, _ in FUSION_KINDS.values()]}, "
+                     f"got {type(fusion).__name__}")
+
+def fusion_hook(fusion: nn.Module,                  # a `TextFusion3D` or `LatentFusion3D`
+                extractor,                          # the frozen 3D feature extractor (the toy VGGT)
+                last_frames: int | None = None,     # it sees the newest this many decoded frames (None: all)
+                ) -> FusionCondition:
+    "The stream's conditioning hook for `fusion`: a `TextFusionCondition` or a `LatentFusionCondition`."
+    return FUSION_KINDS[fusion_kind(fusion)][1](fusion, extractor, last_frames=last_frames)
+
+def save_fusion(path,                               # writes path.safetensors + path.json
+                fusion: nn.Module,                  # a `TextFusion3D` or `LatentFusion3D`
+                last_frames: int | None = None,     # the hook's extractor sees the newest this many frames (None: all)
+                ) -> Path:
+    "Write a fusion module's weights and its JSON (kind, sizes, strength, `last_frames`), each atomically."
+    config = dict(kind=fusion_kind(fusion), feat_dim=fusion.feat_dim, out_dim=fusion.zero_conv.out_channels,
+                  hidden=fusion.zero_conv.in_channels, strength=fusion.strength, last_frames=last_frames)
+    return save_checkpoint(path, fusion.state_dict(), config)
+
+def load_fusion(path) -> tuple[nn.Module, dict]:
+    "A fusion module written by `save_fusion` (eval mode, frozen) and its JSON; another kind of file: `CheckpointError`."
+    path = weights_path(path)
+    config = read_config(path)
+    kind = config.get("kind")
+    if kind not in FUSION_KINDS:
+        raise CheckpointError(f"{path}: not a 3D fusion checkpoint (kind {kind!r}; expected one of "
+                              f"{', '.join(FUSION_KINDS)})")
+    fusion = FUSION_KINDS[kind][0](config["feat_dim"], config["out_dim"], config["hidden"], config["strength"])
+    load_into(fusion, read_state_dict(path), source=path)
+    return fusion.eval().requires_grad_(False), config
 
 # %% ../nbs/07_fusion.ipynb #fe6c36c5
 # `python -m endless_world.fusion` runs this module as a script (a notebook has no __spec__): point to the command

@@ -26,10 +26,10 @@ import torch.nn as nn
 from einops import rearrange
 from tqdm.auto import tqdm
 
-from .checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, config_path, load_into,
-                                      read_config, read_state_dict, save_checkpoint, shipped_path, weights_path)
+from .checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, config_path, read_config,
+                                      shipped_path, weights_path)
 from .dit import CausalWanDiT, load_causal_wan, save_causal_wan, toy_dit_config
-from .fusion import LatentFusion3D, LatentFusionCondition, TextFusion3D, TextFusionCondition
+from .fusion import FUSION_KINDS, fusion_hook, load_fusion, save_fusion
 from .media import to_video_array
 from .sampler import FewStepSampler
 from .streaming import ContextSchedule, StreamingGenerator
@@ -38,17 +38,41 @@ from .toy_vggt import load_toy_vggt
 from .vae import StreamingVAEDecoder, load_toy_vae
 
 # %% auto #0
-__all__ = ['GENERATOR_FILE', 'TRAIN_COMMAND', 'EXAMPLE_PROMPT', 'DIT_CONFIG_KEYS', 'NOT_GENERATORS', 'FUSION_KINDS',
+__all__ = ['GENERATOR_FILE', 'TRAIN_COMMAND', 'EXAMPLE_PROMPT', 'DIT_CONFIG_KEYS', 'NOT_GENERATORS', 'save_generator',
            'save_random_generator', 'generator_path', 'generator_meta', 'load_generator', 'check_generator_fits',
            'latent_size', 'check_request', 'check_output_path', 'encode_prompt', 'context_schedule', 'build_stream',
            'frames_for', 'stream_frames', 'VideoStreamWriter', 'StopSignals', 'rss_mb', 'peak_rss_mb', 'StreamStats',
-           'ansi_frame', 'TerminalPreview', 'save_fusion', 'load_fusion', 'fusion_for', 'fusion_condition',
-           'generate_video_file']
+           'ansi_frame', 'TerminalPreview', 'fusion_for', 'fusion_condition', 'generate_video_file']
 
 # %% ../nbs/15_generate.ipynb #c54aef2a
-GENERATOR_FILE = "toy_generator.safetensors"   # the shipped toy Endless World generator, in data/
-TRAIN_COMMAND = "endless-world train toy"      # the command that trains and ships it
+GENERATOR_FILE = "toy_generator_detach_text3d.safetensors"   # in data/: the Endless World variant, as training ships it
+TRAIN_COMMAND = ("endless-world train self-forcing --init runs/ode_init/student_ode.safetensors "
+                 "--teacher runs/teacher/teacher.safetensors --fusion text --ship")   # what trains and ships it
 EXAMPLE_PROMPT = "a sunset drive through an ocean world of pillars on striped ground"
+
+def save_generator(path,                               # writes path.safetensors + .json (+ path_fusion.* with fusion)
+                   model: CausalWanDiT,                # the few-step causal generator
+                   kind: str,                          # what made it: "toy_generator_dmd", "random_generator", …
+                   latent_shape,                       # [C, F, h, w] of its training clips (the stream's h, w)
+                   fusion: nn.Module | None = None,    # its 3D fusion module, written beside it, or None
+                   fusion_frames: int | None = None,   # the fusion hook's VGGT sees the newest this many frames
+                   chunk_size: int | None = None,      # latent frames per chunk; default `model.chunk_size`
+                   timesteps=None,                     # the timesteps it was distilled for; default the stream's 4
+                   fps: float = 16,                    # frames per second of its video
+                   normalized_latents: bool = True,    # it makes the VAE's normalised latents
+                   **extra,                            # recorded as they are: variant, steps, recipe, …
+                   ) -> Path:
+    "Write a generator checkpoint: the one format training ships and `load_generator` reads. Returns the weights' path."
+    base = weights_path(path).with_suffix("")
+    fusion_file = None
+    if fusion is not None:                            # first the file the generator's JSON will name
+        fusion_file = save_fusion(base.with_name(base.name + "_fusion"), fusion, last_frames=fusion_frames)
+    if timesteps is None:
+        timesteps = FewStepSampler().timesteps.tolist()
+    meta = dict(kind=kind, chunk_size=int(chunk_size or model.chunk_size), timesteps=[float(t) for t in timesteps],
+                latent_shape=[int(n) for n in latent_shape], fps=fps, normalized_latents=normalized_latents,
+                fusion=fusion_file.name if fusion_file is not None else None, **extra)
+    return save_causal_wan(model, base, meta)
 
 def save_random_generator(path,                      # where to write `path`.safetensors + `path`.json
                           dim: int = 128,            # DiT width (the toy teacher's)
@@ -66,10 +90,9 @@ def save_random_generator(path,                      # where to write `path`.saf
         text_dim = read_config(shipped_path("toy_text.safetensors"))["arch"]["d_model"]
     torch.manual_seed(seed)
     model = CausalWanDiT(**toy_dit_config(latent_channels, dim, num_layers, num_heads, text_dim))
-    extra = dict(kind="random_generator", chunk_size=model.chunk_size, seed=seed,
-                 latent_shape=[latent_channels, 21, *latent_hw],
-                 note="randomly initialised: a stand-in for the trained toy generator, its frames are noise-like")
-    return save_causal_wan(model, path, extra)
+    return save_generator(path, model, "random_generator", [latent_channels, 21, *latent_hw], seed=seed,
+                          note="randomly initialised: a stand-in for the trained toy generator, its frames are "
+                               "noise-like")
 
 # %% ../nbs/15_generate.ipynb #27c968d8
 def generator_path(checkpoint=None) -> Path:
@@ -79,14 +102,16 @@ def generator_path(checkpoint=None) -> Path:
     try:
         return shipped_path(GENERATOR_FILE)
     except CheckpointNotFoundError as err:
-        raise CheckpointNotFoundError(f"{DATA_DIR / GENERATOR_FILE}: the shipped toy generator is not there yet: "
-                                      f"`{TRAIN_COMMAND}` trains it and ships it to data/ "
+        raise CheckpointNotFoundError(f"{DATA_DIR / GENERATOR_FILE}: the shipped toy Endless World generator is not "
+                                      f"there yet: `{TRAIN_COMMAND}` trains it and ships it to data/ "
                                       "(or give a generator checkpoint)") from err
 
 # %% ../nbs/15_generate.ipynb #31a6ee79
 DIT_CONFIG_KEYS = ("patch_size", "num_attention_heads", "attention_head_dim", "in_channels", "out_channels",
                    "text_dim", "num_layers")
-NOT_GENERATORS = {"toy_teacher": "the bidirectional many-step teacher (sample it with `sample_teacher`)"}
+NOT_GENERATORS = {"toy_teacher": "the bidirectional many-step teacher (sample it with `sample_teacher`)",
+                  **{kind: "a 3D fusion module (it goes beside its generator, or as the fusion checkpoint)"
+                     for kind in FUSION_KINDS}}
 
 def generator_meta(path) -> dict:
     "The JSON beside a generator checkpoint, checked to describe a few-step causal generator (else `CheckpointError`)."
@@ -376,32 +401,6 @@ class TerminalPreview:
             file.flush()
         self.rows = text.count("\n")
 
-# %% ../nbs/15_generate.ipynb #92649ad5
-FUSION_KINDS = {"text_fusion_3d": (TextFusion3D, TextFusionCondition),
-                "latent_fusion_3d": (LatentFusion3D, LatentFusionCondition)}
-
-def save_fusion(path, fusion: nn.Module, last_frames: int | None = None) -> Path:
-    "Write a 3D fusion module's weights and its JSON (kind, sizes, strength, the frames the VGGT sees) atomically."
-    kind = next((k for k, (cls, _) in FUSION_KINDS.items() if type(fusion) is cls), None)
-    if kind is None:
-        raise ValueError(f"fusion: expected one of {[c.__name__ for c, _ in FUSION_KINDS.values()]}, "
-                         f"got {type(fusion).__name__}")
-    config = dict(kind=kind, feat_dim=fusion.feat_dim, out_dim=fusion.zero_conv.out_channels,
-                  hidden=fusion.zero_conv.in_channels, strength=fusion.strength, last_frames=last_frames)
-    return save_checkpoint(path, fusion.state_dict(), config)
-
-def load_fusion(path) -> tuple[nn.Module, dict]:
-    "A 3D fusion module (eval mode) and its JSON; a file of another kind is a `CheckpointError` naming it."
-    path = weights_path(path)
-    config = read_config(path)
-    kind = config.get("kind")
-    if kind not in FUSION_KINDS:
-        raise CheckpointError(f"{path}: not a 3D fusion checkpoint (kind {kind!r}; expected one of "
-                              f"{', '.join(FUSION_KINDS)})")
-    fusion = FUSION_KINDS[kind][0](config["feat_dim"], config["out_dim"], config["hidden"], config["strength"])
-    load_into(fusion, read_state_dict(path), source=path)
-    return fusion.eval().requires_grad_(False), config
-
 # %% ../nbs/15_generate.ipynb #4e0da4ee
 def fusion_for(meta: dict, generator: Path, fusion=None) -> Path | None:
     "The fusion checkpoint of a run: `fusion`, else the file the generator's JSON names (beside it), else None."
@@ -421,7 +420,7 @@ def fusion_condition(path, strength: float | None = None, vggt=None) -> tuple[Ca
         if feat_dim != config["feat_dim"]:
             raise CheckpointError(f"{path}: expects {config['feat_dim']}-channel 3D features, the toy VGGT makes "
                                   f"{feat_dim}")
-    condition = FUSION_KINDS[config["kind"]][1](fusion, vggt, last_frames=config.get("last_frames"))
+    condition = fusion_hook(fusion, vggt, last_frames=config.get("last_frames"))
     info = dict(file=str(path), kind=config["kind"], strength=fusion.strength, last_frames=config.get("last_frames"))
     return condition, info
 
@@ -430,7 +429,7 @@ def generate_video_file(
         prompt: str,                        # the world to generate, in the toy vocabulary
         seconds: float,                     # length of the video; 0: stream until Ctrl-C (SIGINT) or SIGTERM
         out,                                # the .mp4 to write (the summary goes beside it as .json)
-        checkpoint=None,                    # generator checkpoint; None: the shipped data/toy_generator.safetensors
+        checkpoint=None,                    # generator checkpoint; None: the shipped `GENERATOR_FILE`
         seed: int = 0,                      # noise seed
         sink: int = 1,                      # attention sink, in video frames (the paper: 1)
         long: int = 68,                     # long context: neighbour video frames (the paper: 68)
@@ -508,3 +507,9 @@ def generate_video_file(
             tmp_json.write_text(json.dumps(summary, indent=1))
             os.replace(tmp_json, out.with_suffix(".json"))
     return summary
+
+# %% ../nbs/15_generate.ipynb #6d92a054
+# `python -m endless_world.generate` runs this module as a script (a notebook has no __spec__): point to the command
+if __name__ == "__main__" and globals().get("__spec__") is not None:
+    raise SystemExit("endless_world.generate is a library module: the command line is `endless-world generate` "
+                     "(see endless-world generate --help)")

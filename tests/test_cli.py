@@ -26,7 +26,7 @@ def squeeze(text: str) -> str:
 
 def test_the_command_tree():
     walked = {" ".join(path) for path in COMMANDS}
-    assert {"render", "train vae", "train vggt", "train teacher", "train ode-init", "train self-forcing",
+    assert {"render", "generate", "train vae", "train vggt", "train teacher", "train ode-init", "train self-forcing",
             "eval vggt"} <= walked, walked
 
 
@@ -125,3 +125,33 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_file(tmp_path):
     done = run(["eval", "vggt", "--checkpoint", str(bad), "--batches", "1", "--out-dir", str(tmp_path / "eval")])
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert str(tmp_path / "bad") in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+BAD_REQUESTS = {"empty prompt": (["--prompt", "  "], "prompt: empty"),
+                "unknown word": (["--prompt", "a sunset drive through a purple world"], "unknown word 'purple'"),
+                "seconds < 0": (["--prompt", "a sunset drive", "--seconds", "-1"], "seconds: must be a number >= 0")}
+
+
+@pytest.mark.parametrize("what", sorted(BAD_REQUESTS))
+def test_generate_refuses_a_bad_request_in_one_line(what, tmp_path):
+    args, message = BAD_REQUESTS[what]
+    out = tmp_path / "video.mp4"
+    done = subprocess.run([str(SCRIPT), "generate", *args, "--out", str(out), "--quiet"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("endless-world generate: error: ") and message in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == []                   # no video, nothing in the cwd
+
+
+def test_generate_names_the_shipped_default_and_what_makes_it(tmp_path):
+    from endless_world.generate import GENERATOR_FILE, TRAIN_COMMAND
+    assert GENERATOR_FILE in squeeze(COMMANDS[("generate",)].format_help())   # --help names the default file
+    if (REPO_ROOT / "data" / GENERATOR_FILE).exists():
+        pytest.skip("the toy Endless World generator is shipped")
+    done = subprocess.run([str(SCRIPT), "generate", "--prompt", "a sunset drive", "--out", str(tmp_path / "v.mp4"),
+                           "--quiet"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.strip()
+    assert "\n" not in line and str(REPO_ROOT / "data" / GENERATOR_FILE) in line and TRAIN_COMMAND in line, line

@@ -1,6 +1,7 @@
 """`generate_video_file` end to end with a stand-in generator (a random `CausalWanDiT`): a 2-second video has its
 32 frames; SIGINT or SIGTERM mid-stream leaves a playable file of whole chunks and a clean exit; each bad input is
-a one-line error raised before anything is generated, leaving no file."""
+a one-line error raised before anything is generated, leaving no file. And across training and generation: what
+`train_self_forcing` writes (the run folder's student, the shipped file) is what `generate` streams."""
 import json
 import os
 import signal
@@ -10,12 +11,21 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
+import torch
 
-from endless_world.checkpoint import DATA_DIR, CheckpointError, CheckpointNotFoundError, shipped_path
+import endless_world.checkpoint as checkpoint_module
+import endless_world.train.self_forcing as self_forcing
+from endless_world.checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, read_config, shipped_path,
+                                      weights_path)
 from endless_world.dit import save_causal_wan
-from endless_world.generate import (EXAMPLE_PROMPT, GENERATOR_FILE, TRAIN_COMMAND, generate_video_file,
-                                    load_generator, save_random_generator)
+from endless_world.fusion import TextFusion3D, load_fusion, save_fusion
+from endless_world.generate import (EXAMPLE_PROMPT, GENERATOR_FILE, TRAIN_COMMAND, fusion_for, generate_video_file,
+                                    generator_path, load_generator, save_random_generator)
 from endless_world.media import read_video
+from endless_world.sampler import FewStepSampler
+from endless_world.toy_vggt import load_toy_vggt
+from endless_world.train.self_forcing import stand_in_models, train_self_forcing, variant_name
+from endless_world.vae import load_toy_vae
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +133,74 @@ def test_the_teacher_is_not_a_generator(standin, tmp_path):
     assert isinstance(err, CheckpointError) and "bidirectional many-step teacher" in str(err)
 
 
+def test_a_fusion_module_is_not_a_generator(tmp_path):
+    fusion_file = save_fusion(tmp_path / "fusion", TextFusion3D(feat_dim=128, text_dim=64, hidden=8))
+    err = one_line_error(tmp=tmp_path, checkpoint=fusion_file)
+    assert isinstance(err, CheckpointError) and str(err).startswith(f"{fusion_file}: a 3D fusion module"), err
+
+
 @pytest.mark.skipif((DATA_DIR / GENERATOR_FILE).exists(), reason="the toy generator is shipped")
 def test_the_missing_shipped_generator_names_the_file_and_the_training_command(tmp_path):
     err = one_line_error(tmp=tmp_path, checkpoint=None)
     assert isinstance(err, CheckpointNotFoundError)
     assert str(err).startswith(str(DATA_DIR / GENERATOR_FILE)) and f"`{TRAIN_COMMAND}`" in str(err), err
+
+
+def endless_world_stand_ins() -> dict:
+    "Tiny random teacher and student fitting the shipped toy VAE (16 channels) and text encoder (64 wide); VAE, VGGT."
+    models = stand_in_models(latent_channels=16, text_dim=64, num_frames=6, height=8, width=8)
+    models.update(vae=load_toy_vae(), extractor=load_toy_vggt()[0])
+    return models
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_what_training_writes_is_what_generate_streams(tmp_path):
+    "The Endless World variant (detach + text fusion), one DMD step on stand-ins: its run folder's student streams."
+    torch.set_num_threads(1)
+    student, _ = train_self_forcing(tmp_path / "run", steps=1, fusion="text", models=endless_world_stand_ins(),
+                                    ship=False, progress=False)
+    checkpoint = tmp_path / "run" / "generator.safetensors"
+    meta = read_config(checkpoint)
+    assert (meta["kind"], meta["variant"], meta["fusion"]) == ("toy_generator_dmd", "detach_text3d",
+                                                               "generator_fusion.safetensors")
+    assert (meta["chunk_size"], meta["latent_shape"]) == (3, [16, 6, 8, 8])
+    assert meta["timesteps"] == FewStepSampler().timesteps.tolist()            # what the stream samples
+    # the stream's readers get the trained weights (no EMA before step 200: the student itself)
+    model, _ = load_generator(checkpoint)
+    assert same_weights(model.state_dict(), student.generator.state_dict())
+    fusion, fusion_meta = load_fusion(fusion_for(meta, checkpoint))
+    assert same_weights(fusion.state_dict(), student.fusion.state_dict()) and fusion_meta["last_frames"] == 12
+    # and `generate` streams it, with its fusion, into a playable file
+    out = tmp_path / "ew.mp4"
+    summary = generate_video_file(EXAMPLE_PROMPT, 1, out, checkpoint=checkpoint, progress=False)
+    assert ffmpeg_frame_count(out) == 16 and len(read_video(out)) == 16      # 1 s × 16 fps
+    assert summary["kind"] == "toy_generator_dmd"
+    assert summary["fusion"] == dict(file=str(tmp_path / "run" / "generator_fusion.safetensors"),
+                                     kind="text_fusion_3d", strength=1.0, last_frames=12)
+
+
+def test_the_default_generator_is_the_file_training_ships(tmp_path, monkeypatch):
+    "`ship=True` of the Endless World variant writes `GENERATOR_FILE` (into a stand-in data/): `generate`'s default."
+    shipped, written = tmp_path / "data", []
+    save_student = self_forcing.save_student
+
+    def save_under_tmp(state_dict, generator_config, fusion_cfg, path, *args, **kwargs):
+        assert Path(path).is_relative_to(tmp_path), path                        # never the real data/
+        written.append(Path(path))
+        return save_student(state_dict, generator_config, fusion_cfg, path, *args, **kwargs)
+
+    monkeypatch.setattr(self_forcing, "DATA_DIR", shipped)
+    monkeypatch.setattr(self_forcing, "save_student", save_under_tmp)
+    torch.set_num_threads(1)
+    student, _ = train_self_forcing(tmp_path / "run", steps=1, fusion="text", models=endless_world_stand_ins(),
+                                    ship=True, progress=False)
+    assert [weights_path(p) for p in written] == [tmp_path / "run" / "generator.safetensors", shipped / GENERATOR_FILE]
+    assert GENERATOR_FILE == f"toy_generator_{variant_name(detach=True, fusion='text', l3d=False)}.safetensors"
+    monkeypatch.setattr(checkpoint_module, "DATA_DIR", shipped)                # where `shipped_path` looks
+    assert generator_path() == shipped / GENERATOR_FILE                          # the default checkpoint
+    model, meta = load_generator()
+    assert same_weights(model.state_dict(), student.generator.state_dict())
+    assert fusion_for(meta, generator_path()) == shipped / GENERATOR_FILE.replace(".safetensors", "_fusion.safetensors")

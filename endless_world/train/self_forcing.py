@@ -22,10 +22,11 @@ import torch.nn.functional as F
 from einops import rearrange
 from tqdm.auto import tqdm
 
-from ..checkpoint import (DATA_DIR, CheckpointNotFoundError, atomic_torch_save, load_training_state,
-                                      read_config, read_state_dict, save_checkpoint, weights_path)
-from ..dit import CausalWanDiT, KVCache, save_causal_wan, toy_dit_config
-from ..fusion import LatentFusion3D, LatentFusionCondition, TextFusion3D, TextFusionCondition
+from ..checkpoint import (DATA_DIR, CheckpointNotFoundError, atomic_torch_save, load_into,
+                                      load_training_state, weights_path)
+from ..dit import CausalWanDiT, KVCache, toy_dit_config
+from ..fusion import LatentFusion3D, LatentFusionCondition, TextFusion3D, TextFusionCondition, load_fusion
+from ..generate import fusion_for, generator_path, load_generator, save_generator
 from ..loss3d import Loss3D
 from ..sampler import FewStepSampler, sample_noise
 from ..streaming import Conditioning, StreamState, condition_chunk, frames_per_latent
@@ -544,36 +545,27 @@ def save_student(state_dict: dict,              # a `Student`'s whole state dict
                  generator_config: dict,        # the generator's `CausalWanDiT` config
                  fusion_cfg: dict | None,       # `fusion_config` of its fusion, or None
                  path,                          # writes path.safetensors/.json (+ path_fusion.* with fusion)
-                 extra: dict | None = None,     # recorded in the JSONs
+                 extra: dict | None = None,     # `save_generator`'s keys: kind, latent_shape (needed), variant, …
                  fusion_frames: int | None = None,  # the student's `fusion_frames`
                  ) -> Path:
-    "Write a student: its generator as `save_causal_wan` does, its fusion module beside it."
-    path, extra = Path(path), extra or {}
-    with torch.device("meta"):
+    "Write a trained student as the stream's generator checkpoint (`save_generator`), its fusion module beside it."
+    extra = dict(extra or {})
+    if "latent_shape" not in extra:
+        raise ValueError("extra: needs 'latent_shape' ([C, F, h, w] of the training clips: the stream's latent size)")
+    with torch.device("meta"):                  # no memory: the weights come from `state_dict`
         generator = CausalWanDiT(**generator_config)
-    sub = {k.removeprefix("generator."): v for k, v in state_dict.items() if k.startswith("generator.")}
-    generator.load_state_dict(sub, assign=True)
-    weights = save_causal_wan(generator, path, extra)
-    if fusion_cfg is not None:
-        fusion_sd = {k.removeprefix("fusion."): v for k, v in state_dict.items() if k.startswith("fusion.")}
-        save_checkpoint(path.with_name(path.name + "_fusion"), fusion_sd,
-                        dict(fusion=fusion_cfg, fusion_frames=fusion_frames, **extra))
-    return weights
+        fusion = make_fusion(**fusion_cfg) if fusion_cfg is not None else None
+    student = load_into(Student(generator, fusion, fusion_frames), state_dict, source="the student's state dict",
+                        assign=True)
+    return save_generator(path, student.generator, extra.pop("kind", "toy_generator_dmd"), extra.pop("latent_shape"),
+                          fusion=student.fusion, fusion_frames=fusion_frames, **extra)
 
 def load_student(path) -> Student:
-    "A student written by `save_student` (the generator and, when its file is there, the fusion module), in eval mode."
-    from endless_world.checkpoint import load_into
-    from endless_world.dit import load_causal_wan
-    weights = weights_path(path)
-    generator = load_causal_wan(weights)
-    fusion_file = weights.with_name(weights.stem + "_fusion.safetensors")
-    fusion, fusion_frames = None, None
-    if fusion_file.exists():
-        saved = read_config(fusion_file)
-        cfg, fusion_frames = saved["fusion"], saved.get("fusion_frames")
-        fusion = make_fusion(cfg["kind"], cfg["feat_dim"], cfg["text_dim"], cfg["latent_channels"], cfg["hidden"])
-        load_into(fusion, read_state_dict(fusion_file), source=str(fusion_file))
-    return Student(generator, fusion, fusion_frames).eval()
+    "A generator checkpoint (`load_generator`) and the fusion its JSON names (`load_fusion`) as a `Student`, eval mode."
+    generator, meta = load_generator(path)
+    fusion_file = fusion_for(meta, generator_path(path))
+    fusion, fusion_meta = load_fusion(fusion_file) if fusion_file is not None else (None, {})
+    return Student(generator, fusion, fusion_meta.get("last_frames")).eval()
 
 # %% ../../nbs/12_self_forcing.ipynb #a015f522
 def load_dmd_models(init_checkpoint,          # the ODE-initialised student (…/student_ode.safetensors)
