@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from endless_world.fusion import TextFusion3D
+from endless_world.fusion import TextFusion3D, save_fusion
 from endless_world.generate import (EXAMPLE_PROMPT, VideoStreamWriter, build_stream, encode_prompt,
-                                    generate_video_file, latent_size, load_generator, rss_mb, save_fusion,
+                                    generate_video_file, latent_size, load_generator, rss_mb,
                                     save_random_generator, stream_frames)
 from endless_world.media import to_video_array
 from endless_world.text import load_toy_text_encoder

@@ -762,5 +762,5 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
 
 # %% ../../nbs/12_self_forcing.ipynb #d3877b66
 if __name__ == "__main__" and sys.argv[0].endswith("self_forcing.py"):  # `python -m ...`; not in a notebook
-    sys.exit("endless_world.train.self_forcing has no command line of its own: call `train_self_forcing`, or run it "
-             "under torchrun (see tests/test_self_forcing.py)")
+    sys.exit("endless_world.train.self_forcing is a library module: the command line is "
+             "`endless-world train self-forcing` (under torchrun: see tests/test_self_forcing.py)")
