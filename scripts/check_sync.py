@@ -1,5 +1,6 @@
-"""CI gate: notebooks are clean, the package is what the notebooks export, README.md is what
-nbs/index.ipynb generates. Works on a copy, so it never rewrites your files; prints a diff."""
+"""CI gate: notebooks are clean and store their outputs as JupyterLab holds them (so opening and saving one in Lab
+changes nothing), the package is what the notebooks export, README.md is what nbs/index.ipynb generates.
+Works on a copy, so it never rewrites your files; prints a diff."""
 import difflib
 import filecmp
 import shutil
@@ -27,7 +28,8 @@ def main() -> int:
                 shutil.copytree(src, tmp / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
             elif src.exists():
                 shutil.copy2(src, tmp / name)
-        steps = [[str(BIN / "nbdev_clean")], [str(BIN / "nbdev_export")], [sys.executable, "scripts/make_readme.py"]]
+        steps = [[sys.executable, "scripts/lab_normalize.py"], [str(BIN / "nbdev_clean")], [str(BIN / "nbdev_export")],
+                 [sys.executable, "scripts/make_readme.py"]]
         for cmd in steps:
             subprocess.run(cmd, cwd=tmp, check=True)
         problems = []
@@ -46,7 +48,8 @@ def main() -> int:
             problems.append("README.md is out of date: run `python scripts/make_readme.py`")
     if problems:
         print("\n".join(problems))
-        print("\nOut of sync: run `nbdev_clean && nbdev_export && python scripts/make_readme.py` and commit.")
+        print("\nOut of sync: run `python scripts/lab_normalize.py && nbdev_clean && nbdev_export && "
+              "python scripts/make_readme.py` and commit.")
         return 1
     print("notebooks clean, package in sync with notebooks, README in sync")
     return 0
