@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from endless_world.checkpoint import write_json
 from endless_world.fusion import TextFusion3D, save_fusion
 from endless_world.generate import (EXAMPLE_PROMPT, VideoStreamWriter, build_stream, encode_prompt,
                                     generate_video_file, latent_size, load_generator, rss_mb,
@@ -141,10 +142,7 @@ def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/ge
         latency_by_minute_ms=summary["latency_by_minute_ms"],
         with_text_fusion=fusion_result,
     )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, out)
+    write_json(out, res)
     print(json.dumps(res, indent=1))
     return res
 

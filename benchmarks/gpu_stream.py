@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import statistics
 import sys
 import time
@@ -43,6 +42,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from endless_world.checkpoint import write_json  # noqa: E402
 from endless_world.dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, toy_dit_config  # noqa: E402
 from endless_world.sampler import FewStepSampler, denoise_chunk, sample_noise  # noqa: E402
 from endless_world.streaming import ContextSchedule, StreamingGenerator  # noqa: E402
@@ -76,13 +76,6 @@ def timed(device: str, fn, *args, **kwargs):
     out = fn(*args, **kwargs)
     sync(device)
     return time.perf_counter() - start, out
-
-
-def write(result: dict, out: Path):
-    "Rewrite the JSON atomically."
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out)
 
 
 def load_peer(root: Path):
@@ -236,7 +229,7 @@ def main(argv=None):
             result["peer_error"] = repr(err)[:800]
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
-        write(result, a.out)
+        write_json(a.out, result)
         print(json.dumps({k: v for k, v in result.items() if not isinstance(v, dict)}), flush=True)
 
     # 2. the project: the same 7 chunks, optimised and reference; then the sink stream, optimised and reference
@@ -248,12 +241,12 @@ def main(argv=None):
         run_project_kv(model, sc, device, dtype, options)                                   # warm-up
         seconds, outputs[name] = run_project_kv(model, sc, device, dtype, options)
         result[name] = summary(seconds)
-        write(result, a.out)
+        write_json(a.out, result)
     for name, options in (("project_stream", {}), ("project_stream_ref", REFERENCE)):
         seconds, outputs[name], stream = run_project_stream(model, sc, device, dtype, options, a.chunks)
         result[name] = dict(summary(seconds, warm), max_position=stream.max_position_used,
                             cache_allocated_bytes=stream.cache.allocated_nbytes())
-        write(result, a.out)
+        write_json(a.out, result)
     result["agreement_max_abs"] = dict(
         kv=(outputs["project_kv"].float() - outputs["project_kv_ref"].float()).abs().max().item(),
         stream=(outputs["project_stream"].float() - outputs["project_stream_ref"].float()).abs().max().item())
@@ -263,7 +256,7 @@ def main(argv=None):
     if "peer_stream" in result:
         result["speedup_project_stream_over_peer_stream"] = (result["peer_stream"]["steady_mean_s"]
                                                              / result["project_stream"]["steady_mean_s"])
-    write(result, a.out)
+    write_json(a.out, result)
 
     # 3. optional: the compiled stream
     if a.compile:
@@ -277,7 +270,7 @@ def main(argv=None):
                                                                        .float()).abs().max().item())
         except Exception as err:
             result["project_stream_compiled"] = dict(error=repr(err)[:800])
-        write(result, a.out)
+        write_json(a.out, result)
 
     # 4. optional: the Wan VAE's streaming decode, and end to end (DiT stream then decode, one after the other)
     if a.vae:
@@ -297,10 +290,10 @@ def main(argv=None):
                                  end_to_end_fps=VIDEO_FRAMES_PER_CHUNK / (dit_s + VIDEO_FRAMES_PER_CHUNK / fps))
         except Exception as err:
             result["vae"] = dict(error=repr(err)[:800])
-        write(result, a.out)
+        write_json(a.out, result)
     if device.startswith("cuda"):
         result["peak_gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
-    write(result, a.out)
+    write_json(a.out, result)
     print(json.dumps({k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk != "chunk_s"})
                       for k, v in result.items()}, indent=1))
     return result

@@ -19,10 +19,10 @@ import platform
 import resource
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from endless_world.checkpoint import write_json
 from endless_world.dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, toy_dit_config
 from endless_world.sampler import sample_noise
 from endless_world.streaming import ContextSchedule, StreamingGenerator, streaming_chunk_flops
@@ -165,19 +165,17 @@ def main(chunks: int = 1020, threads: int = 1, out: str = "benchmarks/results/st
                                  note="12 video frames per 3-latent-frame chunk; 5 calls per chunk (4 steps + cache "
                                       "write)"),
     )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(out).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, out)
+    write_json(out, res)
     print(json.dumps(res, indent=1))
     return res
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--chunks", type=int, default=1020)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--recompute-chunks", type=int, default=20)
-    ap.add_argument("--out", default="benchmarks/results/streaming.json")
+    ap.add_argument("--chunks", type=int, default=1020, help="chunks of the long stream (default: 1020)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    ap.add_argument("--recompute-chunks", type=int, default=20,
+                    help="chunks timed for cached vs recompute (default: 20)")
+    ap.add_argument("--out", default="benchmarks/results/streaming.json", help="where the JSON goes")
     args = ap.parse_args()
     main(args.chunks, args.threads, args.out, args.recompute_chunks)

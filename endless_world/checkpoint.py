@@ -20,8 +20,8 @@ import endless_world
 
 # %% auto #0
 __all__ = ['TORCH_SUFFIXES', 'DATA_DIR', 'CheckpointError', 'CheckpointNotFoundError', 'read_state_dict', 'state_dict_mismatch',
-           'check_state_dict', 'load_into', 'weights_path', 'config_path', 'save_checkpoint', 'read_config',
-           'atomic_torch_save', 'load_training_state', 'shipped_path']
+           'check_state_dict', 'load_into', 'write_json', 'weights_path', 'config_path', 'save_checkpoint',
+           'read_config', 'atomic_torch_save', 'load_training_state', 'shipped_path']
 
 # %% ../nbs/92_checkpoint.ipynb #ed9ea328
 class CheckpointError(ValueError):
@@ -108,6 +108,11 @@ def _atomic_write(path: Path, write) -> Path:
         raise
     return path
 
+def write_json(path, obj, indent: int = 1) -> Path:
+    "Write `obj` as JSON to `path` atomically (configs, and the benchmarks' results)."
+    text = json.dumps(obj, indent=indent) + "\n"
+    return _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
 def weights_path(path) -> Path:
     "`name`, `name.json` or `name.safetensors` → `name.safetensors`."
     path = Path(path)
@@ -131,8 +136,7 @@ def save_checkpoint(path, state_dict: dict, config: dict | None = None, dtype: t
     weights = weights_path(path)
     _atomic_write(weights, lambda tmp: save_file(tensors, tmp))
     if config is not None:
-        text = json.dumps(config, indent=1)
-        _atomic_write(config_path(weights), lambda tmp: Path(tmp).write_text(text))
+        write_json(config_path(weights), config)
     return weights
 
 def read_config(path) -> dict:
