@@ -174,6 +174,7 @@ def shipped_path(name: str) -> Path:
     return path
 
 # %% ../nbs/92_checkpoint.ipynb #7da76a98
-# `python -m endless_world.checkpoint` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.checkpoint is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.checkpoint is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -303,7 +303,8 @@ def _add_train_self_forcing(models):
 def build_parser() -> argparse.ArgumentParser:
     "The `endless-world` parser: one subparser per command."
     parser = argparse.ArgumentParser(
-        prog='endless-world', description='Endless World, reproduced at toy scale: render, generate, train and evaluate.',
+        prog='endless-world',
+        description='Endless World, reproduced at toy scale: render, generate, train and evaluate.',
         epilog='Commands write under runs/ of the repository or --out-dir; only --ship writes into data/.')
     parser.add_argument('--version', action='version', version=f'%(prog)s {endless_world.__version__}',
                         help='show the version and exit')

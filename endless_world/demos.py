@@ -472,6 +472,7 @@ class DepthDemo:
         self.caption.value = f"frame {i} · frame | toy VGGT depth | true depth · AbsRel {error:.3f}"
 
 # %% ../nbs/14_demos.ipynb #4eb75808
-# `python -m endless_world.demos` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.demos is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.demos is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

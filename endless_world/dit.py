@@ -786,6 +786,7 @@ def save_causal_wan(model: CausalWanDiT, path, extra: dict | None = None) -> Pat
     return save_checkpoint(path, model.state_dict(), config=dict(config=cfg, **(extra or {})))
 
 # %% ../nbs/03_causal_dit.ipynb #04928493
-# `python -m endless_world.dit` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.dit is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.dit is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -472,6 +472,7 @@ def eval_video(frames: torch.Tensor,                     # [F, 3, H, W] in [0, 1
                           max_seconds=max_seconds)
 
 # %% ../nbs/13_evaluate.ipynb #d6c0f853
-# `python -m endless_world.evaluate` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.evaluate is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.evaluate is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

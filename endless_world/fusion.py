@@ -164,7 +164,7 @@ def save_fusion(path,                               # writes path.safetensors + 
     return save_checkpoint(path, fusion.state_dict(), config)
 
 def load_fusion(path) -> tuple[nn.Module, dict]:
-    "A fusion module written by `save_fusion` (eval mode, frozen) and its JSON; another kind of file: `CheckpointError`."
+    "A fusion module written by `save_fusion` (eval mode, frozen) and its JSON; another kind: `CheckpointError`."
     path = weights_path(path)
     config = read_config(path)
     kind = config.get("kind")
@@ -176,6 +176,7 @@ def load_fusion(path) -> tuple[nn.Module, dict]:
     return fusion.eval().requires_grad_(False), config
 
 # %% ../nbs/07_fusion.ipynb #fe6c36c5
-# `python -m endless_world.fusion` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.fusion is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.fusion is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

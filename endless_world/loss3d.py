@@ -57,6 +57,7 @@ def total_loss(l_gen, l3d_weighted=None):
     return l_gen if l3d_weighted is None else l_gen + l3d_weighted
 
 # %% ../nbs/08_loss3d.ipynb #099c678c
-# `python -m endless_world.loss3d` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.loss3d is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.loss3d is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

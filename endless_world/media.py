@@ -76,6 +76,7 @@ def show_video(frames: torch.Tensor, fps: float = 16, width: int = 320):
                  f'<source src="data:video/mp4;base64,{data}" type="video/mp4"></video>'))
 
 # %% ../nbs/90_media.ipynb #b956981a
-# `python -m endless_world.media` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.media is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.media is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -124,6 +124,7 @@ def generate_video(model: CausalWanDiT,                    # the causal DiT
     return torch.cat(chunks, dim=2), kv_cache
 
 # %% ../nbs/04_sampler.ipynb #c52651cb
-# `python -m endless_world.sampler` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.sampler is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.sampler is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

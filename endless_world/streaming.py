@@ -337,6 +337,7 @@ def streaming_chunk_flops(cfg: dict, schedule: ContextSchedule, tokens_per_frame
     return per
 
 # %% ../nbs/05_streaming.ipynb #f65d0445
-# `python -m endless_world.streaming` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.streaming is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.streaming is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -265,6 +265,7 @@ def load_toy_text_encoder(path=None) -> PromptEncoder:
     return text
 
 # %% ../nbs/02_text.ipynb #7559f5b6
-# `python -m endless_world.text` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.text is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.text is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -532,6 +532,7 @@ def rotation_angle_deg(R1, R2):
     return torch.rad2deg(torch.acos(cos.clamp(-1, 1)))
 
 # %% ../nbs/06_vggt.ipynb #abf3fbd0
-# `python -m endless_world.vggt` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.vggt is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.vggt is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

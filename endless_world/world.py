@@ -811,6 +811,7 @@ def long_video(world: World,          # the world to render
         yield world.render(times, size)
 
 # %% ../nbs/00_world.ipynb #2f5ddc91
-# `python -m endless_world.world` runs this module as a script (a notebook has no __spec__): point to the command
+# run by `python -m` (a notebook has no __spec__): point to the command
 if __name__ == "__main__" and globals().get("__spec__") is not None:
-    raise SystemExit("endless_world.world is a library module: the command line is `endless-world` (see endless-world --help)")
+    raise SystemExit("endless_world.world is a library module: "
+                     "the command line is `endless-world` (see endless-world --help)")

@@ -296,7 +296,7 @@ def world_latents(out_dir, n_clips: int, n_val: int, vae_path=None, text_path=No
 
 # %% ../../nbs/09_teacher.ipynb #30a009ed
 def write_finished(model: nn.Module, out_dir, name: str, extra: dict, ship: bool = False) -> Path:
-    "Write a finished model to `out_dir/<name>` (safetensors + JSON) and, with `ship`, to the shipped `data/toy_<name>`."
+    "Write a finished model to `out_dir/<name>` (safetensors + JSON), and with `ship` to `data/toy_<name>` too."
     path = save_causal_wan(model, Path(out_dir) / name, extra)
     if ship:
         save_causal_wan(model, DATA_DIR / f"toy_{name}", extra)
