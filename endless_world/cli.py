@@ -173,7 +173,8 @@ def _add_train_vae(models):
                           description='Train the toy VAE with a recipe of stages (resumable: run the same command '
                                       'again after an interruption), then write the finished VAE.')
     p.add_argument('--recipe', choices=['toy', 'tiny'], default='toy',
-                   help="toy: the shipped VAE's three stages (~50 min on 2 cores); tiny: a smoke test of seconds")
+                   help="toy: the toy VAE's five stages (1-3 ~50 min, 4-5 ~55 min on 2 cores); "
+                        "tiny: a smoke test of seconds")
     out_dir_option(p, '', 'the stage folders and the finished <recipe>_vae.safetensors + .json')
     p.add_argument('--ship', action='store_true',
                    help='write the finished VAE to the shipped data/toy_vae instead (toy recipe only)')
