@@ -30,7 +30,8 @@ with torch.no_grad():
     root(torch.randn(2, 8))
     per_block(torch.randn(2, 8))
 if dist.get_rank() == 0:
-    print("SHARDED", isinstance(root[0].weight, DTensor), isinstance(per_block[0].weight, DTensor))
+    print("SHARDED", isinstance(root[0].weight, DTensor), isinstance(per_block[0].weight, DTensor), flush=True)
+dist.barrier()                # both ranks done before gloo is torn down (an early exit aborted the other rank once)
 dist.destroy_process_group()
 """
 
