@@ -408,33 +408,28 @@ class StreamDemo:
         self.session.restart()
         self.show_status()
 
-    def switch(self):
-        "Switch the stream to the prompt in the prompt box."
+    def apply(self, change) -> bool:
+        "Call `change()`; a refused change (ValueError) shows in red in the status line instead of a traceback."
         try:
-            self.session.switch_prompt(self.prompt.value)
+            change()
         except ValueError as err:
             self.show_status(error=str(err))
-            return
+            return False
         self.show_status()
+        return True
+
+    def switch(self):
+        "Switch the stream to the prompt in the prompt box."
+        self.apply(lambda: self.session.switch_prompt(self.prompt.value))
 
     def change_context(self):
         "New sink / long / short from the sliders: the stream restarts and the pattern redraws."
-        try:
-            self.session.set_schedule(self.sink.value, self.long.value, self.short.value)
-        except ValueError as err:
-            self.show_status(error=str(err))
-            return
-        self.redraw_pattern()
-        self.show_status()
+        if self.apply(lambda: self.session.set_schedule(self.sink.value, self.long.value, self.short.value)):
+            self.redraw_pattern()
 
     def change_strength(self, strength: float):
         "The 3D fusion strength of the next chunks."
-        try:
-            self.session.set_strength(strength)
-        except ValueError as err:
-            self.show_status(error=str(err))
-            return
-        self.show_status()
+        self.apply(lambda: self.session.set_strength(strength))
 
     def redraw_pattern(self):
         "Draw the session's attention pattern for as many chunks as it takes the window to roll twice."
