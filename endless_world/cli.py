@@ -11,7 +11,7 @@ from pathlib import Path
 import endless_world
 
 # %% auto #0
-__all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'training_options',
+__all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'stage_options',
            'ship_option', 'UsageError', 'vae_output_path', 'build_parser', 'command_parsers', 'main']
 
 # %% ../nbs/98_cli.ipynb #e80c6c3a
@@ -45,14 +45,24 @@ def run_options(parser: argparse.ArgumentParser, threads: int | None, progress: 
                         help=f'CPU threads for torch (default: {shown})')
     parser.add_argument('--quiet', action='store_true', help=f'no {progress}')
 
-def training_options(parser: argparse.ArgumentParser, steps: int, batch_size: int, what: str):
-    "Options every resumable training stage shares."
+def stage_options(parser: argparse.ArgumentParser,
+                  out_dir: str,          # default run folder: runs/<out_dir> in the repository
+                  out_what: str,         # what the run folder holds (for the help text)
+                  steps: int,            # default total steps
+                  batch_size: int,       # default batch
+                  what: str,             # what a batch holds (clips, pairs)
+                  ship: str,             # the shipped name under data/ that --ship writes
+                  threads: int):         # default torch threads
+    "The options every resumable training stage shares: where, how long, how big, --ship, threads, quiet."
+    out_dir_option(parser, out_dir, out_what)
     parser.add_argument('--steps', type=positive_int, default=steps,
                         help=f'total training steps; a rerun resumes up to this (default: {steps})')
     parser.add_argument('--batch-size', type=positive_int, default=batch_size,
                         help=f'{what} per step (default: {batch_size})')
     parser.add_argument('--minutes', type=positive_float, default=None,
                         help='stop after this many minutes (resumable; default: no limit)')
+    ship_option(parser, ship)
+    run_options(parser, threads=threads, progress='progress bar')
 
 def ship_option(parser: argparse.ArgumentParser, what: str):
     "Add `--ship`: when all steps are done, also write the trained model into the shipped data/."
@@ -203,10 +213,8 @@ def _add_train_vggt(models):
     p = models.add_parser('vggt', help="train the toy VGGT on the world's depth and poses (resumable)",
                           description="Train (or resume) the toy VGGT on the Endless Toy World's ground-truth depth "
                                       'and camera poses.')
-    out_dir_option(p, 'toy_vggt', 'the training state, the log and the trained toy_vggt.safetensors')
-    training_options(p, steps=2400, batch_size=4, what='clips')
-    ship_option(p, 'toy_vggt')
-    run_options(p, threads=1, progress='progress bar')
+    stage_options(p, 'toy_vggt', 'the training state, the log and the trained toy_vggt.safetensors', steps=2400,
+                  batch_size=4, what='clips', ship='toy_vggt', threads=1)
     p.set_defaults(run=_run_train_vggt)
 
 def _add_eval_vggt(models):
@@ -247,10 +255,8 @@ def _add_train_teacher(models):
                           description='Train (or resume) the toy teacher, the Wan2.1 stand-in: a bidirectional '
                                       'CausalWanDiT with flow matching (shift 5) and text dropout for CFG, on '
                                       'latent world clips (encoded once by the toy VAE into the run folder).')
-    out_dir_option(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors')
-    training_options(p, steps=6000, batch_size=8, what='clips')
-    ship_option(p, 'toy_teacher')
-    run_options(p, threads=2, progress='progress bar')
+    stage_options(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors', steps=6000,
+                  batch_size=8, what='clips', ship='toy_teacher', threads=2)
     p.set_defaults(run=_run_train_teacher)
 
 def _add_train_ode_init(models):
@@ -260,10 +266,8 @@ def _add_train_ode_init(models):
                                       'regress the block-causal student on them at the four warped timesteps.')
     p.add_argument('--teacher', type=Path, required=True,
                    help='the trained teacher checkpoint (e.g. runs/teacher/teacher.safetensors)')
-    out_dir_option(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint')
-    training_options(p, steps=4000, batch_size=8, what='pairs')
-    ship_option(p, 'toy_student_ode')
-    run_options(p, threads=2, progress='progress bar')
+    stage_options(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint', steps=4000,
+                  batch_size=8, what='pairs', ship='toy_student_ode', threads=2)
     p.set_defaults(run=_run_train_ode_init)
 
 # %% ../nbs/98_cli.ipynb #d9a850df
@@ -287,8 +291,6 @@ def _add_train_self_forcing(models):
                    help='the ODE-initialised student (e.g. runs/ode_init/student_ode.safetensors)')
     p.add_argument('--teacher', type=Path, required=True,
                    help='the trained teacher (the real score; the critic starts from it)')
-    out_dir_option(p, 'self_forcing', 'the training state, log and the trained generator')
-    training_options(p, steps=600, batch_size=2, what='clips (over all processes)')
     p.add_argument('--no-detach', action='store_true',
                    help='let gradient flow through the conditional frames (the Self-Forcing baseline)')
     p.add_argument('--fusion', choices=['none', 'text', 'latent'], default='none',
@@ -296,8 +298,8 @@ def _add_train_self_forcing(models):
     p.add_argument('--l3d', action='store_true', help='add the 3D cosine loss (lambda = 0.1)')
     p.add_argument('--strategy', choices=['auto', 'ddp', 'fsdp', 'none'], default='auto',
                    help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
-    ship_option(p, 'toy_generator_<variant>')
-    run_options(p, threads=2, progress='progress bar')
+    stage_options(p, 'self_forcing', 'the training state, log and the trained generator', steps=600, batch_size=2,
+                  what='clips (over all processes)', ship='toy_generator_<variant>', threads=2)
     p.set_defaults(run=_run_train_self_forcing)
 
 # %% ../nbs/98_cli.ipynb #5c81e740
