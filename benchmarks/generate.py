@@ -123,8 +123,8 @@ def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/ge
                     threads=threads, video_minutes=minutes, machine=platform.processor() or platform.machine(),
                     cpus=os.cpu_count()),
         machine_load=dict(loadavg_1_5_15_before=load_before, loadavg_1_5_15_after=load_after,
-                          note=note or "measured on a busy shared machine (other jobs running): figures are lower "
-                                       "bounds; the lead re-runs on an idle machine"),
+                          note=note or "the load averages say how busy the machine was (2 cores: above ~1 means "
+                                       "other jobs competed)"),
         end_to_end_fps=summary["achieved_fps"], goal_fps=64, realtime_factor=summary["realtime_factor"],
         time_to_first_frame_s=summary["time_to_first_frame_s"], load_s=summary["load_s"],
         frames=summary["frames"], chunks=summary["chunks"], wall_s=wall, chunk_latency_ms=summary["chunk_latency_ms"],
@@ -153,7 +153,7 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2, the toy budget's cores)")
     ap.add_argument("--fusion-minutes", type=float, default=1.0,
                     help="minutes of video with text-level 3D fusion (default: 1; 0 skips it)")
-    ap.add_argument("--note", default="", help="how the machine was (default: 'busy shared machine')")
+    ap.add_argument("--note", default="", help="how the machine was (default: read the load averages)")
     ap.add_argument("--out", default="benchmarks/results/generate.json", help="where the JSON goes")
     a = ap.parse_args()
     main(a.minutes, a.threads, a.fusion_minutes, a.out, a.note)
