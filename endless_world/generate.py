@@ -137,11 +137,11 @@ def generator_meta(path) -> dict:
         raise CheckpointError(f"{path}: trained for timesteps {trained}, the stream samples {ours}")
     return meta
 
-def load_generator(checkpoint=None) -> tuple[CausalWanDiT, dict]:
-    "The generator (eval mode) and its JSON, from `checkpoint` or the shipped toy generator; errors name the file."
+def load_generator(checkpoint=None, dtype: torch.dtype | None = None) -> tuple[CausalWanDiT, dict]:
+    "The generator (eval mode, cast to `dtype` if given) and its JSON, from `checkpoint` or the shipped toy generator."
     path = generator_path(checkpoint)
     meta = generator_meta(path)
-    model = load_causal_wan(path, config=meta["config"])      # missing / wrongly shaped weights: CheckpointError
+    model = load_causal_wan(path, config=meta["config"], dtype=dtype)   # bad weights: CheckpointError naming the file
     model.chunk_size = int(meta.get("chunk_size", model.chunk_size))
     return model.requires_grad_(False), meta
 
@@ -442,6 +442,7 @@ def generate_video_file(
         vae_checkpoint=None,                # toy VAE checkpoint; None: the shipped data/toy_vae
         text_checkpoint=None,               # toy text encoder checkpoint; None: the shipped data/toy_text
         fps: float | None = None,           # frames per second of the video; None: the generator's (16)
+        dtype: torch.dtype | None = None,   # the generator's compute dtype (e.g. torch.bfloat16); None: as stored
         ) -> dict:
     "Stream a video of `prompt` chunk by chunk into `out`: flat memory, a playable file even when interrupted."
     # 1. what can be checked before anything is loaded
@@ -454,7 +455,7 @@ def generate_video_file(
     context = encode_prompt(text, prompt)                                    # [1, L, D]
     # 3. the generator, the decoder, the 3D fusion
     path = generator_path(checkpoint)
-    model, meta = load_generator(path)
+    model, meta = load_generator(path, dtype)
     vae = load_toy_vae(vae_checkpoint)
     check_generator_fits(model, vae, text, path)
     fps = float(fps or meta.get("fps", 16))

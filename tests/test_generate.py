@@ -51,6 +51,18 @@ def test_two_seconds_make_a_playable_file_of_32_frames(standin, tmp_path):
     assert saved["chunk_latency_ms"]["max"] >= saved["chunk_latency_ms"]["median"] > 0
 
 
+def test_bfloat16_generation_matches_float32(standin, tmp_path):
+    "The same stream with the generator cast to bf16: a playable file whose frames stay close to the fp32 ones."
+    videos = {}
+    for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+        out = tmp_path / f"{name}.mp4"
+        generate_video_file(EXAMPLE_PROMPT, 1, out, checkpoint=standin, progress=False, dtype=dtype)
+        videos[name] = read_video(out)
+    assert videos["bf16"].shape == videos["fp32"].shape == (16, 3, 64, 64)
+    gap = (videos["bf16"] - videos["fp32"]).abs()
+    assert gap.mean() < 0.02 and not torch.equal(videos["bf16"], videos["fp32"]), gap.mean()
+
+
 STREAM = """
 import sys
 from endless_world.generate import generate_video_file
