@@ -159,7 +159,7 @@ def test_the_missing_shipped_generator_names_the_file_and_the_training_command(t
 
 
 def endless_world_stand_ins() -> dict:
-    "Tiny random teacher and student fitting the shipped toy VAE (16 channels) and text encoder (64 wide); VAE, VGGT."
+    "Tiny random teacher and student fitting the shipped toy VAE (32 channels) and text encoder (64 wide); VAE, VGGT."
     models = stand_in_models(latent_channels=16, text_dim=64, num_frames=6, height=8, width=8)
     models.update(vae=load_toy_vae(), extractor=load_toy_vggt()[0])
     return models

@@ -14,7 +14,7 @@ def test_shipped_checkpoints_load_from_elsewhere(tmp_path, monkeypatch):
     vae = load_toy_vae()
     vggt, cfg = load_toy_vggt()
     assert os.getcwd() == str(tmp_path)
-    assert vae.config.z_dim == 16 and len(vae.config.latents_std) == 16 and cfg["trained_steps"] > 0
+    assert vae.config.z_dim == 32 and len(vae.config.latents_std) == 32 and cfg["trained_steps"] > 0
     assert all(torch.isfinite(p).all() for p in vae.parameters())
     assert all(torch.isfinite(p).all() for p in vggt.parameters())
 
