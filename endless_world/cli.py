@@ -302,6 +302,38 @@ def _add_train_self_forcing(models):
                   what='clips (over all processes)', ship='toy_generator_<variant>', threads=2)
     p.set_defaults(run=_run_train_self_forcing)
 
+# %% ../nbs/98_cli.ipynb #812532ff
+def _run_train_toy(args):
+    "`endless-world train toy`: every toy training stage in order (resumable; finished stages skipped)."
+    from endless_world.train.toy import TINY_RECIPE, TOY_RECIPE, run_toy_pipeline
+    recipe = TOY_RECIPE if args.recipe == 'toy' else TINY_RECIPE
+    if args.ship and args.recipe != 'toy':
+        raise UsageError(f'--ship: only the toy recipe ships; {args.recipe!r} is a smoke test')
+    status = run_toy_pipeline(args.out_dir, recipe, only=args.only, force=args.force, minutes=args.minutes,
+                              ship=args.ship, threads=args.threads, progress=not args.quiet)
+    print(', '.join(f'{name}: {state}' for name, state in status.items()))
+    return status
+
+def _add_train_toy(models):
+    "The `train toy` subcommand."
+    p = models.add_parser('toy', help='run every toy training stage in order: teacher, ODE init, five DMD variants',
+                          description='The toy pipeline: the teacher, the ODE initialisation and the five DMD '
+                                      'variants of the ablation, in order, each in its own folder. A finished stage '
+                                      'is skipped; a stopped one resumes when the same command runs again.')
+    p.add_argument('--out-dir', type=Path, default=RUNS_DIR,
+                   help='folder that holds every stage\'s run folder (default: runs/ in the repository)')
+    p.add_argument('--recipe', choices=['toy', 'tiny'], default='toy',
+                   help='toy: the shipped models\' settings; tiny: a smoke test of the machinery (seconds)')
+    p.add_argument('--only', action='append', metavar='STAGE',
+                   help='run only this stage (repeatable): teacher, ode_init, dmd_<variant>')
+    p.add_argument('--force', action='append', metavar='STAGE',
+                   help="train this stage again from scratch (repeatable; its caches are kept)")
+    p.add_argument('--minutes', type=positive_float, default=60.0,
+                   help='per stage: stop after this many minutes (resumable; default: 60)')
+    ship_option(p, 'toy_teacher, toy_student_ode and toy_generator_<variant>')
+    run_options(p, threads=2)
+    p.set_defaults(run=_run_train_toy)
+
 # %% ../nbs/98_cli.ipynb #5c81e740
 def build_parser() -> argparse.ArgumentParser:
     "The `endless-world` parser: one subparser per command."
@@ -322,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_teacher(trained)
     _add_train_ode_init(trained)
     _add_train_self_forcing(trained)
+    _add_train_toy(trained)
     evaluate = commands.add_parser('eval', help='evaluate a toy model', description='Evaluate a toy model.')
     evaluated = evaluate.add_subparsers(dest='model', required=True, metavar='MODEL',
                                         help='which toy model to evaluate')
