@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checkpoint import CheckpointNotFoundError
+from ..checkpoint import DATA_DIR, CheckpointNotFoundError, write_json
 
 # %% auto #0
-__all__ = ['DMD_VARIANTS', 'TOY_RECIPE', 'TINY_RECIPE', 'Stage', 'toy_stages', 'stage_output', 'check_needs', 'run_stage',
-           'reset_stage', 'log_event', 'run_toy_pipeline']
+__all__ = ['DMD_VARIANTS', 'TOY_RECIPE', 'TINY_RECIPE', 'TRAIN_SUMMARY', 'Stage', 'toy_stages', 'stage_output', 'check_needs',
+           'run_stage', 'summarize_log', 'reset_stage', 'write_summaries', 'log_event', 'run_toy_pipeline']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -111,6 +111,30 @@ def run_stage(stage: Stage, inputs: dict, runs_dir, minutes: float | None = None
         return train_self_forcing(folder, inputs["ode_init"], inputs["teacher"], **common, **stage.settings)
     raise ValueError(f"stage {stage.name!r}: unknown kind {stage.kind!r} (teacher, ode_init or dmd)")
 
+# %% ../../nbs/16_train_toy.ipynb #191abc8f
+def summarize_log(log_path,            # a stage's log.jsonl: one JSON object per step, with "step"
+                  n_bins: int = 100,   # at most this many points per curve
+                  ) -> dict:           # {steps, curves: {name: [bin means]}, val: {name: [[step, value], …]}, …}
+    "A training log binned into curves: per bin of steps, the mean of every number logged at each step."
+    entries = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    if not entries:
+        raise ValueError(f"{log_path}: an empty log")
+    per_step = sorted({k for e in entries for k, v in e.items() if isinstance(v, (int, float)) and k != "step"
+                       and not k.startswith("val") and k != "sec"})
+    size = -(-len(entries) // n_bins)                         # steps per bin, rounded up
+    bins = [entries[i:i + size] for i in range(0, len(entries), size)]
+    curves = {}
+    for name in per_step:
+        means = []
+        for b in bins:
+            values = [e[name] for e in b if isinstance(e.get(name), (int, float)) and e[name] == e[name]]  # no NaN
+            means.append(sum(values) / len(values) if values else None)
+        curves[name] = means
+    val = {k: [[e["step"], e[k]] for e in entries if k in e]
+           for k in sorted({k for e in entries for k in e if k.startswith("val")})}
+    return dict(steps=entries[-1]["step"], bin_steps=[b[-1]["step"] for b in bins], curves=curves, val=val,
+                minutes=round(entries[-1].get("sec", 0.0) / 60, 2))
+
 # %% ../../nbs/16_train_toy.ipynb #fd31add9
 def reset_stage(stage: Stage, runs_dir) -> list:
     "Remove `stage`'s training state, log and finished model (not its caches); the removed paths."
@@ -122,6 +146,21 @@ def reset_stage(stage: Stage, runs_dir) -> list:
     for path in removed:
         path.unlink()
     return removed
+
+TRAIN_SUMMARY = DATA_DIR.parent / "benchmarks/results/train_toy.json"   # the shipped runs' curves
+
+def write_summaries(stages: list, runs_dir, ship: bool = False) -> dict:
+    "Each finished stage's `summarize_log` into its folder's summary.json; with `ship`, all into `TRAIN_SUMMARY`."
+    found = {}
+    for stage in stages:
+        log = Path(runs_dir) / stage.folder / "log.jsonl"
+        if stage_output(stage, runs_dir).is_file() and log.is_file():
+            found[stage.name] = dict(summarize_log(log), settings=stage.settings)
+            write_json(log.with_name("summary.json"), found[stage.name])
+    if ship and found:
+        shipped = json.loads(TRAIN_SUMMARY.read_text()) if TRAIN_SUMMARY.is_file() else {}
+        write_json(TRAIN_SUMMARY, {**shipped, **found})
+    return found
 
 def log_event(runs_dir, **entry):
     "Append one JSON line to the runs folder's `toy_pipeline.jsonl`."
@@ -172,6 +211,7 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
             if progress:
                 print(f"{stage.name} stopped before its last step; run the same command again to resume it")
             break
+    write_summaries(stages, runs_dir, ship)
     return status
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
