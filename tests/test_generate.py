@@ -160,7 +160,7 @@ def test_the_missing_shipped_generator_names_the_file_and_the_training_command(t
 
 def endless_world_stand_ins() -> dict:
     "Tiny random teacher and student fitting the shipped toy VAE (32 channels) and text encoder (64 wide); VAE, VGGT."
-    models = stand_in_models(latent_channels=16, text_dim=64, num_frames=6, height=8, width=8)
+    models = stand_in_models(latent_channels=load_toy_vae().config.z_dim, text_dim=64, num_frames=6, height=8, width=8)
     models.update(vae=load_toy_vae(), extractor=load_toy_vggt()[0])
     return models
 
@@ -178,7 +178,7 @@ def test_what_training_writes_is_what_generate_streams(tmp_path):
     meta = read_config(checkpoint)
     assert (meta["kind"], meta["variant"], meta["fusion"]) == ("toy_generator_dmd", "detach_text3d",
                                                                "generator_fusion.safetensors")
-    assert (meta["chunk_size"], meta["latent_shape"]) == (3, [16, 6, 8, 8])
+    assert (meta["chunk_size"], meta["latent_shape"]) == (3, [load_toy_vae().config.z_dim, 6, 8, 8])
     assert meta["timesteps"] == FewStepSampler().timesteps.tolist()            # what the stream samples
     # the stream's readers get the trained weights (no EMA before step 200: the student itself)
     model, _ = load_generator(checkpoint)

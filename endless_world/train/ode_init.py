@@ -52,7 +52,7 @@ def ode_keep_steps(num_steps: int = ODE_STEPS,               # Euler steps of th
 def make_ode_pairs(teacher: nn.Module,                        # the teacher (bidirectional DiT)
                    context: torch.Tensor,                     # text embeddings [B, L, D]
                    generator: torch.Generator | None = None,  # draws the noise
-                   latent_shape=(16, 21, 8, 8),               # [C, F, H, W] of a clip's latents
+                   latent_shape=(32, 21, 8, 8),               # [C, F, H, W] of a clip's latents
                    num_steps: int = ODE_STEPS,                # Euler steps
                    guidance_scale: float = GUIDANCE_SCALE,    # CFG scale of the teacher
                    noise: torch.Tensor | None = None,         # or the noise itself [B, C, F, H, W]
@@ -76,7 +76,7 @@ def build_ode_pairs(out_dir,                        # the cache folder: <name>.p
                     prompts: list,                  # one pair per prompt
                     context: torch.Tensor,          # their text embeddings [N, L, D]
                     name: str = "train",            # the cache's name
-                    latent_shape=(16, 21, 8, 8),    # [C, F, H, W] of a clip's latents
+                    latent_shape=(32, 21, 8, 8),    # [C, F, H, W] of a clip's latents
                     guidance_scale: float = GUIDANCE_SCALE,  # CFG scale of the teacher
                     num_steps: int = ODE_STEPS,     # Euler steps
                     seed: int = 0,                  # shard i's noise comes from seed·10⁶ + its first index

@@ -36,7 +36,7 @@ SHIFT = 5.0                 # Wan's timestep shift; the few-step sampler (`FewSt
 NUM_TRAIN_TIMESTEPS = 1000  # the network sees t = 1000·σ
 GUIDANCE_SCALE = 3.0        # default CFG scale (Self-Forcing's real score uses 3; CausVid's ODE pairs 6)
 
-def teacher_config(latent_channels: int,  # the VAE's latent channels (16 for the toy VAE)
+def teacher_config(latent_channels: int,  # the VAE's latent channels (32 for the toy VAE)
                    text_dim: int,         # the text encoder's width (64 for the toy one)
                    **arch,                # overrides of TEACHER_ARCH, or other `toy_dit_config` arguments
                    ) -> dict:
