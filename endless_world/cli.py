@@ -104,7 +104,8 @@ def _run_generate(args):
         info = generate_video_file(args.prompt, args.seconds, args.out, checkpoint=args.checkpoint, seed=args.seed,
                                    sink=args.sink, long=args.long, short=args.short, pattern=tuple(args.context),
                                    fusion_strength=args.fusion_strength, fusion=args.fusion,
-                                   preview=args.preview or None, progress=not args.quiet)
+                                   preview=args.preview or None, progress=not args.quiet,
+                                   dtype=None if args.dtype == 'float32' else getattr(torch, args.dtype))
     except CheckpointError:
         raise                                  # main: one line, exit 1
     except ValueError as err:                  # a bad prompt, length, output path, option: one line, exit 2
@@ -149,6 +150,8 @@ def _add_generate(commands):
     p.add_argument('--fusion', type=Path, default=None,
                    help="3D fusion checkpoint (default: the one the generator's JSON names, if any)")
     p.add_argument('--preview', action='store_true', help="draw each chunk's newest frame in the terminal")
+    p.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], default='float32',
+                   help='compute dtype of the generator (default: float32; bfloat16 mostly pays off on GPUs)')
     run_options(p, threads=2, progress='progress bar')
     p.set_defaults(run=_run_generate)
 
