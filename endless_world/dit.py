@@ -5,6 +5,7 @@
 # %% ../nbs/03_causal_dit.ipynb #effccef0
 from __future__ import annotations
 import functools
+import inspect
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch.utils.checkpoint
 from einops import rearrange, repeat
 from diffusers import WanTransformer3DModel
 from diffusers.models.modeling_outputs import Transformer2DModelOutput
-from diffusers.models.transformers.transformer_wan import WanRotaryPosEmbed
+from diffusers.models.transformers.transformer_wan import WanRotaryPosEmbed, WanTransformerBlock
 from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
 from .checkpoint import CheckpointError, load_into, read_state_dict, save_checkpoint
 
@@ -25,8 +26,9 @@ __all__ = ['WAN_T2V_1P3B_CONFIG', 'ATTENTION_BACKENDS', 'toy_dit_config', 'block
            'frame_token_index', 'KVCache', 'block_causal_block_mask', 'use_flex_attention', 'attention',
            'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames', 'frames_to_tokens', 'frame_timesteps',
            'time_text_embeddings', 'time_embeddings', 'rope_positions', 'cross_attention_kv', 'cross_attention',
-           'CausalWanDiT', 'forward_chunkwise', 'unwrap_generator_checkpoint', 'to_diffusers_keys', 'merge_lora',
-           'wan_config_from_original', 'cast_dit', 'load_causal_wan', 'save_causal_wan']
+           'CausalWanBlock', 'CacheRead', 'CausalWanDiT', 'forward_chunkwise', 'unwrap_generator_checkpoint',
+           'to_diffusers_keys', 'merge_lora', 'wan_config_from_original', 'cast_dit', 'load_causal_wan',
+           'save_causal_wan']
 
 # %% ../nbs/03_causal_dit.ipynb #4e4f40e7
 WAN_T2V_1P3B_CONFIG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
@@ -512,11 +514,44 @@ def _block_forward(block, x, text_kv, mod, nf, **attn_kw):
     f = block.ffn(frames_to_tokens(h).type_as(x))
     return frames_to_tokens(tokens_to_frames(x.float(), nf) + tokens_to_frames(f.float(), nf) * c_gate).type_as(x)
 
+class CausalWanBlock(WanTransformerBlock):
+    """diffusers' `WanTransformerBlock` (same submodules, same state dict keys) whose forward is `_block_forward`:
+    called as a module, each block is a unit that module hooks see (FSDP2 gathers it, checkpointing recomputes it)."""
+    def forward(self, x, text_kv, mod, nf, **attn_kw):
+        if not attn_kw:       # called diffusers' way (`WanTransformer3DModel.forward`: x, text, temb, rope): theirs
+            return super().forward(x, text_kv, mod, nf)
+        return _block_forward(self, x, text_kv, mod, nf, **attn_kw)
+
+class CacheRead:
+    """A `KVCache` read as it is now: what a checkpointed call that reads (not writes) the cache gives its blocks.
+    Backward recomputes such a call after later chunks were written: it must read the same cached tokens."""
+    def __init__(self, kv_cache: KVCache):
+        self.cache, self.rows = kv_cache, kv_cache.read_rows()          # rows of the tokens a read returns now
+        self.blocks = set(kv_cache.key_buffers)                         # blocks with cached tokens now
+        self.positions = kv_cache.frame_positions                       # the cached frames now (replaced, not edited)
+
+    def get(self, block: int):
+        "(keys, values) [B, L_read, H, D] of the cached tokens read when this was made; (None, None) if none then."
+        if block not in self.blocks:
+            return None, None
+        if not torch.equal(self.cache.frame_positions[:len(self.positions)], self.positions):
+            raise RuntimeError("the KV cache dropped or changed frames that a checkpointed call read: backward cannot "
+                               "recompute it (keep the cache unchanged, or only appended to, until backward)")
+        return (self.cache.gather(self.cache.key_buffers[block], self.rows),
+                self.cache.gather(self.cache.value_buffers[block], self.rows))
+
 # %% ../nbs/03_causal_dit.ipynb #adfbe767
 class CausalWanDiT(WanTransformer3DModel):
     "Wan2.1 DiT with per-frame timesteps, block-causal attention and a KV cache (same weights as diffusers')."
     chunk_size: int = 3                  # latent frames per autoregressive chunk (Self-Forcing: 3)
     attention_backend: str = "auto"      # "auto" | "sdpa" | "flash" | "flex" (see "Attention backends")
+
+    def __init__(self, *args, **kwargs):
+        "diffusers' constructor (the same config arguments); then every block computes as a `CausalWanBlock`."
+        super().__init__(*args, **kwargs)
+        for block in self.blocks:
+            block.__class__ = CausalWanBlock            # the same module and weights (no new draw from the RNG)
+    __init__.__signature__ = inspect.signature(WanTransformer3DModel.__init__)   # diffusers reads config keys here
 
     @property
     def input_dtype(self) -> torch.dtype:
@@ -597,12 +632,16 @@ class CausalWanDiT(WanTransformer3DModel):
                                         kv_cache)
         attn_kw = dict(rope_q=rope_q, rope_k=rope_k, rope_read=rope_read, mask=mask, kv_cache=kv_cache,
                        cache_update=cache_update, backend=self.attention_backend)
+        # checkpointed: every call but those that write the cache (a recomputation would write it twice); a call
+        # that reads the cache is recomputed in backward after later chunks were written: it reads a `CacheRead`
+        checkpointing = torch.is_grad_enabled() and self.gradient_checkpointing and not cache_update
+        ckpt_kw = dict(attn_kw, kv_cache=CacheRead(kv_cache)) if checkpointing and kv_cache is not None else attn_kw
         for i, block in enumerate(self.blocks):
-            if torch.is_grad_enabled() and self.gradient_checkpointing and kv_cache is None:
-                x = torch.utils.checkpoint.checkpoint(_block_forward, block, x, text_kv[i], mod, nf,
-                                                      use_reentrant=False, block_idx=i, **attn_kw)
+            if checkpointing:
+                x = torch.utils.checkpoint.checkpoint(block, x, text_kv[i], mod, nf, use_reentrant=False,
+                                                      block_idx=i, **ckpt_kw)
             else:
-                x = _block_forward(block, x, text_kv[i], mod, nf, block_idx=i, **attn_kw)
+                x = block(x, text_kv[i], mod, nf, block_idx=i, **attn_kw)
         if kv_cache is not None and cache_update:
             kv_cache.commit(query_positions, tokens_per_frame)
 

@@ -1,6 +1,7 @@
 """The full-scale training path (`endless_world.train.full_scale`) under torchrun: `main()` trains the tiny release
 with two gloo processes (FSDP2), and FSDP2's behaviour that the memory plan counts — a model sharded as
-one root unit stays gathered after a forward without backward, one unit per block does not."""
+one root unit stays gathered after a forward without backward, one unit per block does not, and `fsdp_shard`
+makes every DiT block (and its text projections) such a unit."""
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ mesh = init_device_mesh("cpu", (dist.get_world_size(),))
 def blocks():
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
-root = fully_shard(blocks(), mesh=mesh)                    # as `fsdp_shard` does today: the whole model, one unit
+root = fully_shard(blocks(), mesh=mesh)                    # as `fsdp_shard` did before: the whole model, one unit
 per_block = blocks()
 for block in per_block:
     fully_shard(block, mesh=mesh)
@@ -29,8 +30,17 @@ fully_shard(per_block, mesh=mesh)
 with torch.no_grad():
     root(torch.randn(2, 8))
     per_block(torch.randn(2, 8))
+from endless_world.dit import CausalWanDiT, toy_dit_config
+from endless_world.train.self_forcing import fsdp_shard
+torch.manual_seed(0)
+dit = fsdp_shard(CausalWanDiT(**toy_dit_config(latent_channels=4, dim=32, num_layers=2, num_heads=2, text_dim=16,
+                                               freq_dim=32)), mesh)
+with torch.no_grad():
+    dit(torch.randn(1, 4, 3, 4, 4), torch.tensor([500.0]), torch.randn(1, 5, 16))
 if dist.get_rank() == 0:
     print("SHARDED", isinstance(root[0].weight, DTensor), isinstance(per_block[0].weight, DTensor), flush=True)
+    print("DIT", isinstance(dit.blocks[0].attn1.to_q.weight, DTensor), isinstance(dit.blocks[1].ffn.net[2].weight,
+          DTensor), isinstance(dit.blocks[0].attn2.to_k.weight, DTensor), flush=True)
 dist.barrier()                # both ranks done before gloo is torn down (an early exit aborted the other rank once)
 dist.destroy_process_group()
 """
@@ -46,8 +56,11 @@ def torchrun(*args, timeout=300):
 def test_a_root_unit_stays_gathered_after_a_forward_without_backward(tmp_path):
     script = tmp_path / "gathered.py"
     script.write_text(GATHERED)
-    line = [x for x in torchrun(str(script)).splitlines() if x.startswith("SHARDED")]
+    out = torchrun(str(script)).splitlines()
+    line = [x for x in out if x.startswith("SHARDED")]
     assert line == ["SHARDED False True"], line       # root unit: still gathered; per block: resharded
+    line = [x for x in out if x.startswith("DIT")]
+    assert line == ["DIT True True True"], line       # `fsdp_shard`: blocks and text projections resharded
 
 
 def test_main_trains_the_tiny_release_under_torchrun(tmp_path):

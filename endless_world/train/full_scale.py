@@ -30,13 +30,14 @@ from .self_forcing import init_distributed, make_fusion, train_self_forcing
 
 # %% auto #0
 __all__ = ['SCALES', 'TEACHERS', 'WAN_T2V_14B_CONFIG', 'WAN_NEGATIVE_PROMPT', 'SCALE_SHAPES', 'WAN_RELEASE', 'ENV', 'TINY_ARCH',
-           'GIB', 'FullScaleConfig', 'config_from_env', 'full_scale_modules', 'parameter_count', 'tiny_tokenizer',
-           'tiny_release_paths', 'write_tiny_release', 'release_paths', 'read_prompts', 'side_config', 'load_generator',
-           'load_teacher', 'load_text_encoder', 'load_vae', 'FrameFeatures', 'load_extractor', 'PromptBank',
-           'UnconditionalAsNegative', 'full_scale_models', 'train_full_scale', 'saved_activation_bytes',
-           'BlockActivations', 'measure_dit_activations', 'single_step_memory', 'measure_vae_decode_bytes',
-           'FrameActivations', 'measure_vggt_activations', 'TrainingShape', 'PlanOptions', 'forward_peak_per_token',
-           'dit_shape', 'training_memory_plan', 'plan_totals', 'format_plan', 'add_full_scale_arguments', 'main']
+           'GIB', 'NOW', 'BEFORE', 'PROPOSED', 'FullScaleConfig', 'config_from_env', 'full_scale_modules',
+           'parameter_count', 'tiny_tokenizer', 'tiny_release_paths', 'write_tiny_release', 'release_paths',
+           'read_prompts', 'side_config', 'load_generator', 'load_teacher', 'load_text_encoder', 'load_vae',
+           'FrameFeatures', 'load_extractor', 'PromptBank', 'UnconditionalAsNegative', 'full_scale_models',
+           'train_full_scale', 'saved_activation_bytes', 'BlockActivations', 'measure_dit_activations',
+           'single_step_memory', 'measure_vae_decode_bytes', 'FrameActivations', 'measure_vggt_activations',
+           'TrainingShape', 'PlanOptions', 'forward_peak_per_token', 'dit_shape', 'widened', 'training_memory_plan',
+           'plan_totals', 'format_plan', 'add_full_scale_arguments', 'main']
 
 # %% ../../nbs/20_full_scale_training.ipynb #b5f9c3cd
 SCALES = ("tiny", "full")
@@ -514,18 +515,22 @@ class TrainingShape:
 
 @dataclass
 class PlanOptions:
-    "How a run lays out GPU memory: `train_self_forcing` today (the defaults), or with the changes listed below."
+    "How a run lays out GPU memory. The defaults: `train_self_forcing` as it runs now (`BEFORE`, `PROPOSED`: below)."
     n_gpus: int = 4
-    fsdp_units: str = "model"      # "model": each model one FSDP2 unit (today); "block": one unit per DiT block
-    gathered_bytes: int = 4        # bytes/param of a gathered unit: 4 (fp32, today), 2 (MixedPrecisionPolicy bf16)
-    autocast_copies: bool = True   # autocast caches bf16 copies of trainable fp32 weights (none with a bf16 policy)
-    teacher_bytes: int = 4         # the teacher's weights: fp32 today (the critic is its copy); 2 when apart
-    ckpt_rollout: bool = False     # gradient checkpointing in the rollout's cache-reading calls (today: off)
+    fsdp_units: str = "block"      # "block": one FSDP2 unit per DiT block (`fsdp_units`); "model": each model one unit
+    gathered_bytes: int = 2        # bytes/param of a gathered unit: 2 (bf16 `MixedPrecisionPolicy`), 4 (float32)
+    autocast_copies: bool = False  # autocast caches bf16 copies of float32 weights it casts (none: gathered in bf16)
+    teacher_bytes: int = 4         # the teacher's stored weights: float32 as `load_teacher` loads them
+    ckpt_rollout: bool = True      # gradient checkpointing in the rollout's cache-reading calls (`CacheRead`)
     kv_caches: int = 2             # KV caches alive in a generator step (L3D's reference rollout makes a second)
     text_resident: bool = False    # UMT5-XXL stays on the GPU (prompts encoded per step) vs embeddings precomputed
     l3d: bool = True               # L3D on: the window decoded with gradient, VGGT run with gradient
-    l3d_checkpointed: bool = False  # L3D's VAE decode checkpointed per latent frame and VGGT per layer (today: off)
+    l3d_checkpointed: bool = False  # L3D's VAE decode checkpointed per latent frame and VGGT per layer (not yet)
     gpu_gib: float = 79.6          # an H100 80GB's usable memory
+
+NOW = PlanOptions()
+BEFORE = replace(NOW, fsdp_units="model", gathered_bytes=4, autocast_copies=True, ckpt_rollout=False)   # last session
+PROPOSED = replace(NOW, kv_caches=1, l3d_checkpointed=True)     # + the changes of section 7 still to make
 
 # %% ../../nbs/20_full_scale_training.ipynb #de6b1354
 def forward_peak_per_token(config: dict) -> float:
@@ -537,15 +542,22 @@ def dit_shape(config: dict) -> tuple[int, int]:
     "(blocks, width) of a DiT config."
     return config["num_layers"], config["num_attention_heads"] * config["attention_head_dim"]
 
+def widened(acts: BlockActivations, measured: dict, config: dict) -> BlockActivations:
+    "`acts` measured on a block of config `measured`, scaled to `config`'s width (checkpointed: its exact input)."
+    ratio = dit_shape(config)[1] / dit_shape(measured)[1]
+    return BlockActivations(acts.per_token * ratio, acts.per_call * ratio, 2 * dit_shape(config)[1],
+                            acts.per_call_ckpt * ratio, acts.per_cached_token * ratio)
+
 # %% ../../nbs/20_full_scale_training.ipynb #76be3b52
 def training_memory_plan(counts: dict,          # parameter counts: generator, critic, teacher, text_encoder, vae,
                                                 #   vggt (the aggregator), fusion
                          configs: dict,         # DiT configs: generator, critic, teacher
-                         dit: BlockActivations,     # the generator's / critic's block (bf16 autocast)
+                         dit: BlockActivations,     # the generator's block (bf16 autocast)
                          vae_per_pixel: float,      # the VAE decoder's saved bytes per decoded pixel (L3D)
                          vggt: FrameActivations,    # VGGT's saved bytes (L3D)
                          shape: TrainingShape | None = None,   # the workload (default: Self-Forcing's)
-                         options: PlanOptions | None = None,   # the layout (default: `train_self_forcing` today)
+                         options: PlanOptions | None = None,   # the layout (default: `NOW`, the code as it runs)
+                         critic_dit: BlockActivations | None = None,   # the critic's block (default: `dit`)
                          ) -> list:             # rows (phase, what, bytes per GPU)
     "Per-GPU memory of a Self-Forcing DMD step with Endless World's additions: what stays, and each phase's extra."
     s, o = shape or TrainingShape(), options or PlanOptions()
@@ -555,7 +567,10 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
         rows.append((phase, what, float(nbytes)))
 
     blocks, dim = dit_shape(configs["generator"])
-    unit = 1.0 if o.fsdp_units == "model" else 2 / blocks     # share of a model gathered at once (block: + prefetch)
+    critic_dit = critic_dit or dit
+
+    def unit(name):     # share of a model gathered at once: all of it, or one block + the next one prefetched
+        return 1.0 if o.fsdp_units == "model" else 2 / configs[name]["num_layers"]
     # 1. resident: the sharded training state (AdamW: 2 moments) and the frozen models
     for name in ("generator", "critic"):
         P = counts[name]
@@ -565,9 +580,10 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
     add("resident", f"generator EMA (fp32, 1/{N})", 4 * counts["generator"] / N)
     add("resident", f"fusion weights, gradients, moments, EMA (1/{N})", (4 + 4 + 8 + 4) * counts["fusion"] / N)
     if o.fsdp_units == "model":   # a root FSDP2 unit stays gathered after a forward without backward
-        add("resident", "teacher, gathered whole after its first forward", o.teacher_bytes * counts["teacher"])
+        add("resident", "teacher, gathered whole after its first forward", o.gathered_bytes * counts["teacher"])
     else:
-        add("resident", f"teacher (1/{N})", o.teacher_bytes * counts["teacher"] / N)
+        add("resident", f"teacher ({'fp32' if o.teacher_bytes == 4 else 'bf16'}, 1/{N})",
+            o.teacher_bytes * counts["teacher"] / N)
     if o.text_resident:
         add("resident", "UMT5-XXL (bf16, whole)", 2 * counts["text_encoder"])
     else:
@@ -576,8 +592,10 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
     add("resident", "VGGT-1B aggregator (bf16, whole)", 2 * counts["vggt"])
     # 2. generator update: rollout with gradient, DMD scores, L3D
     g, b = "generator update", s.clips_per_gpu
-    add(g, "generator gathered + unsharded gradients", 2 * o.gathered_bytes * counts["generator"] * unit)
-    add(g, "critic gathered (scores without gradient)", o.gathered_bytes * counts["critic"] * unit)
+    add(g, "generator gathered + unsharded gradients", 2 * o.gathered_bytes * counts["generator"] * unit("generator"))
+    add(g, "critic gathered (scores without gradient)", o.gathered_bytes * counts["critic"] * unit("critic"))
+    if o.fsdp_units == "block":
+        add(g, "teacher gathered, 2 blocks at a time", o.gathered_bytes * counts["teacher"] * unit("teacher"))
     if o.autocast_copies:
         add(g, "autocast's bf16 copies of generator + critic weights", 2 * (counts["generator"] + counts["critic"]))
     add(g, f"KV cache × {o.kv_caches} (21 frames, bf16)", o.kv_caches * b * s.tokens * dim * 2 * blocks * 2)
@@ -600,11 +618,11 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
                 24 * l3d_frames * (patches + 5) * 3 * 4 * 1024 + vggt.bytes(l3d_frames, patches, 1))
     # 3. critic update: a rollout without gradient, then flow matching on its window (checkpointed)
     c = "critic update"
-    add(c, "critic gathered + unsharded gradients", 2 * o.gathered_bytes * counts["critic"] * unit)
-    add(c, "generator gathered (rollout without gradient)", o.gathered_bytes * counts["generator"] * unit)
+    add(c, "critic gathered + unsharded gradients", 2 * o.gathered_bytes * counts["critic"] * unit("critic"))
+    add(c, "generator gathered (rollout without gradient)", o.gathered_bytes * counts["generator"] * unit("generator"))
     if o.autocast_copies:
         add(c, "autocast's bf16 copies of generator + critic weights", 2 * (counts["generator"] + counts["critic"]))
-    add(c, "critic activations (checkpointed)", dit.bytes(b * s.tokens, blocks, True))
+    add(c, "critic activations (checkpointed)", critic_dit.bytes(b * s.tokens, configs["critic"]["num_layers"], True))
     return rows
 
 # %% ../../nbs/20_full_scale_training.ipynb #8c90c2e2

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import (DATA_DIR, CheckpointNotFoundError, atomic_torch_save, load_into,
                                       load_training_state, weights_path)
-from ..dit import CausalWanDiT, KVCache, toy_dit_config
+from ..dit import CausalWanBlock, CausalWanDiT, KVCache, toy_dit_config
 from ..fusion import LatentFusion3D, LatentFusionCondition, TextFusion3D, TextFusionCondition, load_fusion
 from ..generate import fusion_for, generator_path, load_generator, save_generator
 from ..loss3d import Loss3D
@@ -41,9 +41,10 @@ from .toy_vae import truncate_log
 __all__ = ['stand_in_models', 'draw_exit_steps', 'RowNoise', 'RolloutFrames', 'denoise_to_exit', 'cache_clean_chunk', 'Rollout',
            'self_forcing_rollout', 'window_dmd_terms', 'make_fusion', 'Student', 'Frozen', 'WindowRecipe',
            'decode_frames', 'rollout_setup', 'generator_objective', 'critic_objective', 'LossModule',
-           'init_distributed', 'distributed', 'mean_over_processes', 'fsdp_shard', 'parallelize', 'step_generator',
-           'full_state', 'load_full_state', 'gathered', 'placed_like', 'ema_state', 'load_ema_state', 'SignalStop',
-           'variant_name', 'fusion_config', 'save_student', 'load_student', 'load_dmd_models', 'train_self_forcing']
+           'init_distributed', 'distributed', 'mean_over_processes', 'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard',
+           'parallelize', 'step_generator', 'full_state', 'load_full_state', 'gathered', 'placed_like', 'ema_state',
+           'load_ema_state', 'SignalStop', 'variant_name', 'fusion_config', 'save_student', 'load_student',
+           'load_dmd_models', 'train_self_forcing']
 
 # %% ../../nbs/12_self_forcing.ipynb #4e83797c
 def stand_in_models(latent_channels: int = 4,    # latent channels of the clips
@@ -425,10 +426,35 @@ def mean_over_processes(values: dict) -> dict:
     dist.all_reduce(t)
     return {k: v / dist.get_world_size() for k, v in zip(keys, t.cpu().tolist(), strict=True)}
 
-def fsdp_shard(model: nn.Module, mesh=None, forward_methods=()) -> nn.Module:
-    "FSDP2 (`fully_shard`) with the whole model as one unit; `forward_methods`: other methods that run it."
+def fsdp_units(model: nn.Module) -> list:
+    """The submodules FSDP2 makes units of their own, inner first: every transformer block of a DiT (`CausalWanBlock`,
+    wrappers looked through) and, before it, its cross-attention's text projections, which `CausalWanDiT.text_kv`
+    runs ahead of the blocks (a unit is gathered only while its own forward runs)."""
+    units = []
+    for module in model.modules():
+        if isinstance(module, CausalWanBlock):
+            units += [module.attn2.to_k, module.attn2.norm_k, module.attn2.to_v, module]
+    return units
+
+def fsdp_mixed_precision(device: torch.device):
+    "On GPUs, units gathered in bf16 and gradients reduced in float32 (no policy on CPUs: float32 as one process)."
+    if device.type != "cuda":
+        return None
+    from torch.distributed.fsdp import MixedPrecisionPolicy
+    # the DiT casts its inputs itself: timesteps stay float32 (a bf16 timestep 937.5 would become 936)
+    return MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32, cast_forward_inputs=False)
+
+def fsdp_shard(model: nn.Module,           # sharded in place
+               mesh=None,                  # the device mesh (default: all processes)
+               forward_methods=(),         # other methods that run the model (e.g. `offset`)
+               mp_policy=None,             # a `MixedPrecisionPolicy` (`fsdp_mixed_precision`), or None
+               ) -> nn.Module:
+    "FSDP2 (`fully_shard`): each `fsdp_units` module a unit, then the model (what is left) as the root unit."
     from torch.distributed.fsdp import fully_shard, register_fsdp_forward_method
-    fully_shard(model, mesh=mesh)
+    kw = dict(mesh=mesh) if mp_policy is None else dict(mesh=mesh, mp_policy=mp_policy)
+    for unit in fsdp_units(model):
+        fully_shard(unit, **kw)
+    fully_shard(model, **kw)
     for name in forward_methods:
         register_fsdp_forward_method(model, name)
     return model
@@ -445,12 +471,12 @@ def parallelize(student: Student, critic: nn.Module, teacher: nn.Module, strateg
         kw = dict(device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
         return DDP(gen_objective, **kw), DDP(crit_objective, **kw)
     from torch.distributed.device_mesh import init_device_mesh
-    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
-    fsdp_shard(student.generator, mesh)
+    mesh, policy = init_device_mesh(device.type, (dist.get_world_size(),)), fsdp_mixed_precision(device)
+    fsdp_shard(student.generator, mesh, mp_policy=policy)
     if student.fusion is not None:   # the latent hook calls `offset`, not `forward`
-        fsdp_shard(student.fusion, mesh, ("offset",) if isinstance(student.fusion, LatentFusion3D) else ())
-    fsdp_shard(critic, mesh)
-    fsdp_shard(teacher, mesh)
+        fsdp_shard(student.fusion, mesh, ("offset",) if isinstance(student.fusion, LatentFusion3D) else (), policy)
+    fsdp_shard(critic, mesh, mp_policy=policy)
+    fsdp_shard(teacher, mesh, mp_policy=policy)
     return gen_objective, crit_objective
 
 # %% ../../nbs/12_self_forcing.ipynb #5aa41f80
