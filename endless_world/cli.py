@@ -258,7 +258,7 @@ def _add_train_teacher(models):
                           description='Train (or resume) the toy teacher, the Wan2.1 stand-in: a bidirectional '
                                       'CausalWanDiT with flow matching (shift 5) and text dropout for CFG, on '
                                       'latent world clips (encoded once by the toy VAE into the run folder).')
-    stage_options(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors', steps=6000,
+    stage_options(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors', steps=4000,
                   batch_size=8, what='clips', ship='toy_teacher', threads=2)
     p.set_defaults(run=_run_train_teacher)
 
@@ -269,7 +269,7 @@ def _add_train_ode_init(models):
                                       'regress the block-causal student on them at the four warped timesteps.')
     p.add_argument('--teacher', type=Path, required=True,
                    help='the trained teacher checkpoint (e.g. runs/teacher/teacher.safetensors)')
-    stage_options(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint', steps=4000,
+    stage_options(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint', steps=2000,
                   batch_size=8, what='pairs', ship='toy_student_ode', threads=2)
     p.set_defaults(run=_run_train_ode_init)
 

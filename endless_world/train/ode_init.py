@@ -226,7 +226,7 @@ def world_ode_pairs(out_dir, teacher_checkpoint, n_pairs: int, n_val: int, guida
 # %% ../../nbs/10_ode_init.ipynb #a20a0b91
 def train_ode_init(out_dir,                       # run folder: everything is written here (and to data/ with `ship`)
                    teacher_checkpoint,            # the trained teacher (e.g. runs/teacher/teacher.safetensors)
-                   steps: int = 4000,             # total steps; a rerun resumes up to this
+                   steps: int = 2000,             # total steps; a rerun resumes up to this
                    minutes: float | None = None,  # stop (with a state) after this long, pair generation included
                    ship: bool = False,            # when all steps are done, also write data/toy_student_ode.*
                    threads: int | None = None,    # torch CPU threads (None: leave torch's setting)

@@ -304,7 +304,7 @@ def write_finished(model: nn.Module, out_dir, name: str, extra: dict, ship: bool
 
 # %% ../../nbs/09_teacher.ipynb #ec0da003
 def train_teacher(out_dir,                       # run folder: everything is written here (and to data/ with `ship`)
-                  steps: int = 6000,             # total steps; a rerun resumes up to this
+                  steps: int = 4000,             # total steps; a rerun resumes up to this
                   minutes: float | None = None,  # stop (with a state) after this long, encoding included
                   ship: bool = False,            # when all steps are done, also write data/toy_teacher.*
                   threads: int | None = None,    # torch CPU threads (None: leave torch's setting)

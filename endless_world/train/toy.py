@@ -54,8 +54,8 @@ class Stage:
 
 # %% ../../nbs/16_train_toy.ipynb #f0dbb764
 TOY_RECIPE = dict(
-    teacher=dict(steps=6000),      # batch 8 of 81-frame clips (21 latent frames)
-    ode_init=dict(steps=4000),     # batch 8 of ODE pairs
+    teacher=dict(steps=4000),      # batch 8 of 81-frame clips (21 latent frames)
+    ode_init=dict(steps=2000),     # batch 8 of ODE pairs
     dmd=dict(steps=600),           # generator updates (each with 5 critic updates), the same for every variant
 )
 
