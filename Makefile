@@ -26,9 +26,9 @@ $(STAMP): $(BIN)/python setup.py settings.ini pyproject.toml
 		$(BIN)/python -m pip install $(TORCH); \
 	fi
 	@echo "==> installing endless_world (editable) with its dependencies and dev tools: diffusers, transformers,"
-	@echo "    nbdev, jupyterlab, ruff, ... (a few minutes on a fresh machine)"
+	@echo "    nbdev, jupyterlab, ruff, playwright (no browser: the browser test uses the system chromium), ..."
 	@# the filter hides setuptools' informational banner about editable installs of a flat layout (not a problem here)
-	PYTHONWARNINGS="ignore::UserWarning:setuptools.command.editable_wheel" $(BIN)/python -m pip install -q -e ".[dev]"
+	PYTHONWARNINGS="ignore::UserWarning:setuptools.command.editable_wheel" $(BIN)/python -m pip install -q -e ".[dev,test]"
 	@echo "==> Jupyter in $(VENV) runs nbdev_clean when it saves a notebook, so opening and saving one leaves git diff empty"
 	@echo '{"ContentsManager": {"pre_save_hook": "nbdev.clean.clean_jupyter"}}' > $(VENV)/etc/jupyter/jupyter_server_config.json
 	@touch $(STAMP)
@@ -65,7 +65,8 @@ lint: $(STAMP)
 
 # Two notebooks at a time, one thread each; idle OpenMP threads sleep rather than spin.
 # nbdev_test skips cells flagged `#| slow` (long runs); run them with: $(BIN)/nbdev_test --flags slow
+# pytest -rs names each skipped test and why: tests/test_browser.py is skipped where Debian's chromium is missing.
 test: check lint
-	@echo "==> notebook tests (nbdev_test; #| slow cells skipped), then pytest"
+	@echo "==> notebook tests (nbdev_test; #| slow cells skipped), then pytest (with the widget demos in chromium)"
 	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/nbdev_test --n_workers 2 --do_print
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q tests
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q -rs tests

@@ -31,7 +31,9 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["endless_world", "endless_world.*"]),
     include_package_data=True,
     install_requires=cfg["requirements"].split(),
-    extras_require={"dev": cfg["dev_requirements"].split()},
+    # test: the browser test of the widget demos (tests/test_browser.py) drives the system Chromium with Playwright;
+    # the pip package brings no browser and the test never downloads one
+    extras_require={"dev": cfg["dev_requirements"].split(), "test": ["pytest", "playwright"]},
     python_requires=f">={min_python}",
     classifiers=[
         "Development Status :: " + statuses[int(cfg["status"])],
