@@ -12,7 +12,8 @@ import endless_world
 
 # %% auto #0
 __all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'stage_options',
-           'ship_option', 'UsageError', 'vae_output_path', 'build_parser', 'command_parsers', 'main']
+           'ship_option', 'UsageError', 'vae_output_path', 'name_and_checkpoint', 'build_parser', 'command_parsers',
+           'main']
 
 # %% ../nbs/98_cli.ipynb #e80c6c3a
 def positive_int(text: str) -> int:
@@ -233,6 +234,67 @@ def _add_eval_vggt(models):
     p.add_argument('--threads', type=positive_int, default=1, help='CPU threads for torch (default: 1)')
     p.set_defaults(run=_run_eval_vggt)
 
+# %% ../nbs/98_cli.ipynb #30db8349
+def _run_train_attributes(args):
+    "`endless-world train attributes`: train (or resume) the attribute classifier on ground-truth frames."
+    from endless_world.train.attributes import train_attributes
+    return train_attributes(args.out_dir, steps=args.steps, minutes=args.minutes, threads=args.threads,
+                            ship=args.ship, batch_size=args.batch_size, progress=not args.quiet)
+
+def _add_train_attributes(models):
+    "The `train attributes` subcommand."
+    p = models.add_parser('attributes', help='train the attribute classifier on ground-truth frames (resumable)',
+                          description='Train (or resume) the attribute classifier (lighting, palette, objects, '
+                                      'ground) on ground-truth world frames, raw and through the toy VAE.')
+    stage_options(p, 'attributes', 'the frame pool, the training state, the log and toy_attributes.safetensors',
+                  steps=1800, batch_size=64, what='frames', ship='toy_attributes', threads=1)
+    p.set_defaults(run=_run_train_attributes)
+
+def name_and_checkpoint(text: str) -> tuple:
+    "An argparse type: NAME=CHECKPOINT -> (name, Path)."
+    name, sep, path = text.partition('=')
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f'expected NAME=CHECKPOINT, got {text!r}')
+    return name, Path(path)
+
+def _run_eval_quality(args):
+    "`endless-world eval quality`: FD and attribute accuracy of the teacher and generators against ground truth."
+    from endless_world.checkpoint import DATA_DIR
+    from endless_world.quality import eval_quality, format_report
+    teacher, generators = args.teacher, dict(args.generator or [])
+    if teacher is None and (DATA_DIR / 'toy_teacher.safetensors').is_file():
+        teacher = DATA_DIR / 'toy_teacher.safetensors'                   # default: the shipped teacher ...
+    if not generators:                                                   # ... and every shipped generator
+        shipped = sorted(DATA_DIR.glob('toy_generator_*.safetensors'))
+        generators = {p.stem.removeprefix('toy_generator_'): p for p in shipped if not p.stem.endswith('_fusion')}
+    report = eval_quality(args.out_dir, teacher=teacher, generators=generators,
+                          n_prompts=args.prompts, seeds=tuple(range(args.seeds)), n_reference=args.reference_clips,
+                          teacher_steps=args.teacher_steps, threads=args.threads, progress=not args.quiet)
+    print(format_report(report))
+    print(f"wrote {args.out_dir / 'quality.json'}")
+    return report
+
+def _add_eval_quality(models):
+    "The `eval quality` subcommand."
+    p = models.add_parser('quality', help="5-second samples against ground truth: FD and attribute accuracy",
+                          description='Fréchet distances (attribute-classifier features, toy VGGT tokens) and '
+                                      'attribute accuracy of the teacher and generators on test prompts, beside '
+                                      'ground truth (floor), ground truth through the toy VAE and a trivial '
+                                      'mean frame, written as JSON.')
+    p.add_argument('--teacher', type=Path, default=None,
+                   help='the teacher checkpoint (default: the shipped data/toy_teacher.safetensors, if there)')
+    p.add_argument('--generator', type=name_and_checkpoint, action='append', metavar='NAME=CHECKPOINT',
+                   help='a generator row, repeatable, e.g. ew=runs/dmd_detach_text3d/generator.safetensors '
+                        '(default: every shipped data/toy_generator_<variant>.safetensors)')
+    p.add_argument('--prompts', type=positive_int, default=16, help='the first N test-split prompts (default: 16)')
+    p.add_argument('--seeds', type=positive_int, default=1, help='5-second clips per prompt (default: 1)')
+    p.add_argument('--reference-clips', type=positive_int, default=8,
+                   help='ground-truth clips per prompt to compare with (default: 8)')
+    p.add_argument('--teacher-steps', type=positive_int, default=48, help="the teacher's Euler steps (default: 48)")
+    out_dir_option(p, 'quality', 'quality.json')
+    run_options(p, threads=1, progress='progress messages')
+    p.set_defaults(run=_run_eval_quality)
+
 # %% ../nbs/98_cli.ipynb #c6c714b6
 def _run_train_teacher(args):
     "`endless-world train teacher`: train (or resume) the toy teacher."
@@ -354,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     trained = train.add_subparsers(dest='model', required=True, metavar='MODEL', help='which toy model to train')
     _add_train_vae(trained)
     _add_train_vggt(trained)
+    _add_train_attributes(trained)
     _add_train_teacher(trained)
     _add_train_ode_init(trained)
     _add_train_self_forcing(trained)
@@ -362,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluated = evaluate.add_subparsers(dest='model', required=True, metavar='MODEL',
                                         help='which toy model to evaluate')
     _add_eval_vggt(evaluated)
+    _add_eval_quality(evaluated)
     return parser
 
 def command_parsers(parser: argparse.ArgumentParser, path: tuple = ()) -> dict:

@@ -499,7 +499,8 @@ def generate_video_file(
                 writer.close()
             bar.close()
             summary = dict(video=str(out), prompt=prompt, checkpoint=str(path), kind=meta.get("kind"), seed=seed,
-                           dtype=str(model.input_dtype).removeprefix("torch."), fps=fps, size=list(writer.size or ()), stopped_by=stopped_by, load_s=load_s,
+                           dtype=str(model.input_dtype).removeprefix("torch."), fps=fps,
+                           size=list(writer.size or ()), stopped_by=stopped_by, load_s=load_s,
                            **stats.summary(),
                            context=dict(sink=schedule.sink, long=schedule.long, short=schedule.short,
                                         pattern=list(schedule.pattern), unit="latent frames"),

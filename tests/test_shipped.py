@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from endless_world.attributes import ATTRIBUTES, load_attribute_classifier
 from endless_world.checkpoint import CheckpointError
 from endless_world.toy_vggt import load_toy_vggt
 from endless_world.vae import load_toy_vae
@@ -17,6 +18,8 @@ def test_shipped_checkpoints_load_from_elsewhere(tmp_path, monkeypatch):
     assert vae.config.z_dim == 32 and len(vae.config.latents_std) == 32 and cfg["trained_steps"] > 0
     assert all(torch.isfinite(p).all() for p in vae.parameters())
     assert all(torch.isfinite(p).all() for p in vggt.parameters())
+    scores = load_attribute_classifier()[0](torch.rand(2, 3, 64, 64))
+    assert sorted(scores) == sorted(ATTRIBUTES) and all(s.shape == (2, len(ATTRIBUTES[k])) for k, s in scores.items())
 
 
 def test_missing_checkpoint_names_the_file(tmp_path, monkeypatch):

@@ -235,7 +235,7 @@ def train_ode_init(out_dir,                       # run folder: everything is wr
                    warmup: int = 100,             # linear warm-up steps
                    ema_decay: float = 0.999,      # EMA decay of the written weights
                    chunk_size: int = 3,           # latent frames per chunk
-                   n_pairs: int = 1024,           # training pairs (prompts of the world's train split)
+                   n_pairs: int = 512,            # training pairs (prompts of the world's train split)
                    n_val: int = 32,               # validation pairs (prompts of the val split)
                    guidance_scale: float = GUIDANCE_SCALE,  # the teacher's CFG scale in the pairs
                    text_path=None,                # the toy text encoder (default: the shipped one)
