@@ -207,11 +207,11 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
         done = output.is_file()
         status[stage.name] = "done" if done else "stopped"
         log_event(runs_dir, stage=stage.name, event=status[stage.name], minutes=round((time.time() - t0) / 60, 2))
+        write_summaries(stages, runs_dir, ship)          # after every stage: a long run ships its curves as it goes
         if not done:
             if progress:
                 print(f"{stage.name} stopped before its last step; run the same command again to resume it")
             break
-    write_summaries(stages, runs_dir, ship)
     return status
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
