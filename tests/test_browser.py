@@ -205,7 +205,7 @@ def test_demos_notebook_in_chromium(jupyterlab, browser_parts, tmp_path):
             assert status_after != status_before and re.search(r"chunk \d+ · \d+ frames", status_after), status_after
             wait_for_new_picture(video, video_before, "the video after `next chunk`")
             # 5. the sink / window demo: the `long` slider, moved with the keyboard, redraws the pattern picture
-            context = code_cell(page, "context = StreamDemo(session)")
+            context = code_cell(page, "context = StreamDemo(demo_session())")
             long_slider = context.locator(".widget-slider", has=page.locator(".widget-label", has_text="long"))
             readout = long_slider.locator(".widget-readout")
             expect(readout).to_have_text("8")                       # the cell set it to 8
