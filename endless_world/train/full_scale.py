@@ -317,8 +317,11 @@ def full_scale_models(cfg: FullScaleConfig, device=None) -> dict:
             torch.cuda.empty_cache()
     size = SCALE_SHAPES[cfg.scale]["extractor_size"]
     vggt_dtype = torch.bfloat16 if cfg.scale == "full" else torch.float32
+    # the fake score starts from the teacher, except beside a 14B teacher: Self-Forcing's 1.3B critic (Wan 1.3B)
+    critic = UnconditionalAsNegative(load_teacher(paths["dit"]), negative) if cfg.teacher == "14B" else None
     return dict(generator=load_generator(paths["init"]),
                 teacher=UnconditionalAsNegative(load_teacher(paths["teacher"]), negative),
+                **({} if critic is None else dict(critic=critic)),
                 context=prompts, latent_shape=list(cfg.latent_shape), vae=load_vae(paths),
                 extractor=load_extractor(paths["vggt"], size, vggt_dtype),
                 record=dict(scale=cfg.scale, teacher=cfg.teacher,

@@ -665,7 +665,7 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
     C, num_frames, H, W = m["latent_shape"]
     generator = m["generator"].to(device).requires_grad_(True).train()
     teacher = m["teacher"].to(device).requires_grad_(False).eval()
-    critic = critic_from_teacher(teacher).train()
+    critic = critic_from_teacher(m["critic"].to(device) if "critic" in m else teacher).train()   # fake score's start
     vae, extractor = m.get("vae"), m.get("extractor")
     if (fusion is not None or l3d) and (vae is None or extractor is None):
         raise ValueError("models: fusion and l3d need 'vae' (the toy VAE) and 'extractor' (the toy VGGT)")
