@@ -1,9 +1,10 @@
 """End-to-end streaming benchmark of `endless-world generate` at toy scale: writes benchmarks/results/generate.json.
 
 The whole loop of `generate_video_file` — prompt -> text embeddings -> causal DiT (4 steps + the t = 0 cache write,
-attention sink, long/short contexts) -> streaming VAE decode -> H.264 mp4 written frame by frame — with a stand-in
-generator: a randomly initialised `CausalWanDiT` at the toy teacher's size (dim 128, 4 layers, `TEACHER_ARCH`) until
-the trained toy generator is shipped (its cost per chunk is the trained one's: same shapes, same calls). Measures:
+attention sink, long/short contexts) -> streaming VAE decode -> H.264 mp4 written frame by frame — by default with
+the shipped toy Endless World generator (data/toy_generator_detach_text3d: text-level 3D fusion, the frozen toy VGGT
+on the newest 12 frames before each chunk), or `--checkpoint stand-in`: a randomly initialised `CausalWanDiT` at the
+toy teacher's size (dim 128, 4 layers, `TEACHER_ARCH`; the same shapes and calls, so the same cost). Measures:
   * end-to-end FPS (frames written per wall second, VAE decode and writing included; goal >= 64 = 4x real time),
   * time to first frame (from the stream's start; model loading separately),
   * per-chunk latency in minute 1 and minute N of the video (N = --minutes, 10 by default; goal: ratio <= 1.05).
@@ -27,9 +28,9 @@ import torch
 
 from endless_world.checkpoint import write_json
 from endless_world.fusion import TextFusion3D, save_fusion
-from endless_world.generate import (EXAMPLE_PROMPT, VideoStreamWriter, build_stream, encode_prompt,
-                                    generate_video_file, latent_size, load_generator, rss_mb,
-                                    save_random_generator, stream_frames)
+from endless_world.generate import (EXAMPLE_PROMPT, GENERATOR_FILE, VideoStreamWriter, build_stream, encode_prompt,
+                                    fusion_for, generate_video_file, generator_path, latent_size,
+                                    load_generator, rss_mb, save_random_generator, stream_frames)
 from endless_world.media import to_video_array
 from endless_world.text import load_toy_text_encoder
 from endless_world.vae import load_toy_vae
@@ -88,12 +89,16 @@ def paired_latency(checkpoint, minute, folder, fps=16, frames_per_chunk=12):
                      "(its chunk 0 left out): both see the same machine load; generation, decode and writing timed")
 
 
-def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/generate.json", note=""):
+def main(checkpoint=None, minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/generate.json", note=""):
     torch.set_num_threads(threads)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        checkpoint = save_random_generator(d / "standin", **TEACHER_ARCH)
+        if checkpoint == "stand-in":
+            checkpoint = save_random_generator(d / "standin", **TEACHER_ARCH)
+        checkpoint = generator_path(checkpoint)              # None: the shipped Endless World generator
+        model, meta = load_generator(checkpoint)
+        has_fusion = fusion_for(meta, checkpoint) is not None
         # 1. the long stream
         t0 = time.perf_counter()
         summary, chunks = timed_stream(minutes * 60, d / "stream.mp4", checkpoint)
@@ -104,21 +109,26 @@ def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/ge
         first_min, last_min = minute_stats(chunks, 1), minute_stats(chunks, last)
         # 2. minute `last` against minute 1, paired: the same machine load for both
         paired = paired_latency(checkpoint, last, d)
-        # 3. with text-level 3D fusion: the toy VGGT runs before every chunk
+        # 3. the other side of the 3D branch: off for a generator with fusion, a stand-in fusion for one without
         fusion_result = None
         if fusion_minutes > 0:
-            fusion = TextFusion3D(feat_dim=128, text_dim=64)
-            torch.nn.init.normal_(fusion.zero_conv.weight, std=0.02)     # as if trained: the 3D term is not zero
-            fusion_file = save_fusion(d / "fusion", fusion, last_frames=12)
-            fused, fused_chunks = timed_stream(fusion_minutes * 60, d / "fused.mp4", checkpoint, fusion=fusion_file)
-            fusion_result = dict(video_minutes=fusion_minutes, end_to_end_fps=fused["achieved_fps"],
-                                 time_to_first_frame_s=fused["time_to_first_frame_s"],
-                                 chunk_latency_ms=fused["chunk_latency_ms"], minute_1=minute_stats(fused_chunks, 1),
-                                 note="stand-in TextFusion3D (hidden 128) + the shipped frozen toy VGGT on the newest "
-                                      "12 decoded frames before each chunk")
+            if has_fusion:
+                options, what = dict(fusion_strength=0.0), "the same generator with its 3D branch off (no VGGT)"
+            else:
+                fusion = TextFusion3D(feat_dim=128, text_dim=64)
+                torch.nn.init.normal_(fusion.zero_conv.weight, std=0.02)     # as if trained: the 3D term is not zero
+                options = dict(fusion=save_fusion(d / "fusion", fusion, last_frames=12))
+                what = ("stand-in TextFusion3D (hidden 128) + the shipped frozen toy VGGT on the newest 12 decoded "
+                        "frames before each chunk")
+            other, other_chunks = timed_stream(fusion_minutes * 60, d / "other.mp4", checkpoint, **options)
+            fusion_result = dict(video_minutes=fusion_minutes, end_to_end_fps=other["achieved_fps"],
+                                 time_to_first_frame_s=other["time_to_first_frame_s"],
+                                 chunk_latency_ms=other["chunk_latency_ms"], minute_1=minute_stats(other_chunks, 1),
+                                 note=what)
     load_after = os.getloadavg()
     res = dict(
-        config=dict(generator="stand-in: random CausalWanDiT", arch=TEACHER_ARCH, latent=[16, 8, 8], video=[64, 64],
+        config=dict(generator=str(checkpoint), kind=meta.get("kind"), variant=meta.get("variant"),
+                    with_3d_fusion=has_fusion, latent=list(meta.get("latent_shape", [])), video=[64, 64],
                     fps=summary["fps"], chunk_latent_frames=3, frames_per_chunk=12, steps=4, context=summary["context"],
                     threads=threads, video_minutes=minutes, machine=platform.processor() or platform.machine(),
                     cpus=os.cpu_count()),
@@ -140,7 +150,7 @@ def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/ge
                     peak_rss_mb=summary["peak_rss_mb"],
                     rss_by_minute_mb=summary["rss_by_minute_mb"]),
         latency_by_minute_ms=summary["latency_by_minute_ms"],
-        with_text_fusion=fusion_result,
+        **{"without_3d_branch" if has_fusion else "with_text_fusion": fusion_result},
     )
     write_json(out, res)
     print(json.dumps(res, indent=1))
@@ -149,11 +159,14 @@ def main(minutes=10.0, threads=2, fusion_minutes=1.0, out="benchmarks/results/ge
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=None,
+                    help=f"generator checkpoint, or 'stand-in' for a random one (default: data/{GENERATOR_FILE})")
     ap.add_argument("--minutes", type=float, default=10.0, help="minutes of video in the long stream (default: 10)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2, the toy budget's cores)")
     ap.add_argument("--fusion-minutes", type=float, default=1.0,
-                    help="minutes of video with text-level 3D fusion (default: 1; 0 skips it)")
+                    help="minutes of video with the 3D branch switched (off for a generator with fusion, a stand-in "
+                         "fusion for one without; default: 1; 0 skips it)")
     ap.add_argument("--note", default="", help="how the machine was (default: read the load averages)")
     ap.add_argument("--out", default="benchmarks/results/generate.json", help="where the JSON goes")
     a = ap.parse_args()
-    main(a.minutes, a.threads, a.fusion_minutes, a.out, a.note)
+    main(a.checkpoint, a.minutes, a.threads, a.fusion_minutes, a.out, a.note)

@@ -463,6 +463,8 @@ def generate_video_file(
     condition, fusion_info = None, None
     if fusion_path is not None:
         condition, fusion_info = fusion_condition(fusion_path, fusion_strength)
+        if fusion_strength == 0:        # exactly the plain stream (tested above): skip the VGGT's cost too
+            condition, fusion_info = None, dict(fusion_info, off=True)
     elif fusion_strength is not None:
         raise ValueError(f"fusion_strength: the generator {path} has no 3D fusion (give a fusion checkpoint)")
     stream = build_stream(model, context, vae, latent_size(meta, vae), schedule, seed, condition,
