@@ -82,7 +82,7 @@ def _run_render(args):
 
 def _add_render(commands):
     "The `render` subcommand."
-    p = commands.add_parser('render', help='render a drive through the toy world: RGB beside depth (make demo)',
+    p = commands.add_parser('render', help="render a drive through the toy world's ground truth: RGB beside depth",
                             description='Render the ground truth of a drive through the Endless Toy World, RGB beside '
                                         'depth, to an mp4 and a JSON. Until the generator is trained this is the demo.')
     out_dir_option(p, 'render', 'the video and its JSON')
@@ -295,6 +295,58 @@ def _add_eval_quality(models):
     run_options(p, threads=1, progress='progress messages')
     p.set_defaults(run=_run_eval_quality)
 
+# %% ../nbs/98_cli.ipynb #dfeb1a57
+def _run_eval_ablation(args):
+    "`endless-world eval ablation`: the paper's ablation table at toy scale, resumable, as JSON, markdown and a plot."
+    import torch
+    from endless_world.ablation import (ablation_rows, ablation_table, comparison_markdown, ground_truth_row,
+                                        paper_comparison, run_ablation)
+    from endless_world.checkpoint import DATA_DIR
+    from endless_world.train.latent_data import world_prompts
+    torch.set_num_threads(args.threads)
+    try:
+        rows = ablation_rows(args.data_dir or DATA_DIR, checkpoints=dict(args.generator or []))
+        prompts = world_prompts('test', args.prompts)
+    except ValueError as err:                  # an unknown variant, too many prompts: one line, exit 2
+        raise UsageError(str(err)) from err
+    rows = ([] if args.no_ground_truth else [ground_truth_row()]) + rows
+    results = run_ablation(rows, prompts, args.seconds, args.out_dir, bin_seconds=args.bin_seconds,
+                           n_reference_clips=args.reference_clips, table_seconds=tuple(args.table_seconds),
+                           progress=not args.quiet)
+    for seconds in args.table_seconds:
+        if any(f'{seconds:g}' in row.get('at', {}) for row in results['rows'].values()):
+            print(ablation_table(results, seconds), end='\n\n')
+    paper_seconds = 30 if 30 in args.table_seconds else args.table_seconds[0]
+    print(comparison_markdown(paper_comparison(results, paper_seconds), paper_seconds))
+    print(f"wrote {args.out_dir / 'ablation.json'}, ablation.md and ablation.png "
+          f"(cells cached in {args.out_dir / 'cells'}: a rerun resumes)")
+    return results
+
+def _add_eval_ablation(models):
+    "The `eval ablation` subcommand."
+    p = models.add_parser('ablation', help="the paper's ablation table: every shipped variant over test prompts",
+                          description="Stream every shipped DMD variant (data/toy_generator_<variant>) with its row's "
+                                      'inference options (attention sink, long/short context, 3D fusion) over test '
+                                      'prompts, measure every 5-second bin against ground truth, and write the table '
+                                      "(mean ± std over prompts at 30 and 60 s) beside the paper's, JSON and a plot. "
+                                      'Missing variants are listed as missing; a stopped run resumes.')
+    p.add_argument('--generator', type=name_and_checkpoint, action='append', metavar='VARIANT=CHECKPOINT',
+                   help='a variant\'s checkpoint instead of the shipped one, repeatable, e.g. '
+                        'detach=runs/dmd_detach/generator.safetensors')
+    p.add_argument('--data-dir', type=Path, default=None,
+                   help='where the shipped toy_generator_<variant>.safetensors are (default: data/)')
+    p.add_argument('--prompts', type=positive_int, default=16, help='the first N test-split prompts (default: 16)')
+    p.add_argument('--seconds', type=positive_float, default=60.0, help='video length per prompt (default: 60)')
+    p.add_argument('--bin-seconds', type=positive_float, default=5.0, help='metric bin length (default: 5)')
+    p.add_argument('--table-seconds', type=positive_float, nargs='+', default=[30.0, 60.0], metavar='SECONDS',
+                   help='the lengths the table reports (default: 30 60)')
+    p.add_argument('--reference-clips', type=positive_int, default=16,
+                   help='ground-truth clips per prompt in its reference (default: 16)')
+    p.add_argument('--no-ground-truth', action='store_true', help='leave out the ground-truth reference row')
+    out_dir_option(p, 'ablation', 'ablation.json, ablation.md, ablation.png and the cached cells')
+    run_options(p, threads=1, progress='progress messages')
+    p.set_defaults(run=_run_eval_ablation)
+
 # %% ../nbs/98_cli.ipynb #c6c714b6
 def _run_train_teacher(args):
     "`endless-world train teacher`: train (or resume) the toy teacher."
@@ -426,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         help='which toy model to evaluate')
     _add_eval_vggt(evaluated)
     _add_eval_quality(evaluated)
+    _add_eval_ablation(evaluated)
     return parser
 
 def command_parsers(parser: argparse.ArgumentParser, path: tuple = ()) -> dict:
