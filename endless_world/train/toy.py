@@ -132,8 +132,10 @@ def summarize_log(log_path,            # a stage's log.jsonl: one JSON object pe
         curves[name] = means
     val = {k: [[e["step"], e[k]] for e in entries if k in e]
            for k in sorted({k for e in entries for k in e if k.startswith("val")})}
+    secs = [e.get("sec", 0.0) for e in entries]           # seconds since the start of each call: a resume restarts it
+    seconds = sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a)
     return dict(steps=entries[-1]["step"], bin_steps=[b[-1]["step"] for b in bins], curves=curves, val=val,
-                minutes=round(entries[-1].get("sec", 0.0) / 60, 2))
+                minutes=round(seconds / 60, 2), calls=sum(b < a for a, b in zip(secs, secs[1:] + [0.0], strict=True)))
 
 # %% ../../nbs/16_train_toy.ipynb #fd31add9
 def reset_stage(stage: Stage, runs_dir) -> list:
