@@ -1,6 +1,6 @@
 # Two commands for a fresh machine with Python 3.11: `make demo` and `make test`.
-# `make demo` renders a drive through the toy world (ground truth, RGB beside depth) to out/: there is no
-# trained generator yet, so the demo shows the world the generator will learn, not generated video.
+# `make demo` streams 60 s of video from the shipped toy Endless World generator to out/demo.mp4 (+ .json);
+# `.venv/bin/endless-world render --out-dir out` renders the ground truth it learned from.
 # `make` installs torch==2.13.0 (the CPU build where the package index serves it); on a GPU machine run
 #   make demo TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 # (or install your own CUDA torch into .venv first: an installed torch is kept).
@@ -36,10 +36,11 @@ $(STAMP): $(BIN)/python setup.py settings.ini pyproject.toml
 
 install: $(STAMP)
 
-# Ground truth from the toy world until the generator is trained: out/world_seed7.mp4 + .json.
+# The main job: the shipped toy generator (detach + text-level 3D fusion) streams 60 s, chunk by chunk.
+DEMO_PROMPT ?= a noon drive through a desert world of pillars on tiled ground
 demo: $(STAMP)
-	@echo "==> rendering 20 s of the toy world (RGB | depth) to out/: endless-world render --out-dir out"
-	$(BIN)/endless-world render --out-dir out
+	@echo "==> streaming 60 s with the shipped toy Endless World generator to out/demo.mp4: endless-world generate"
+	$(BIN)/endless-world generate --prompt "$(DEMO_PROMPT)" --seconds 60 --out out/demo.mp4
 
 check: $(STAMP)
 	@echo "==> checking that notebooks are clean and the package and README are what the notebooks export"

@@ -264,9 +264,11 @@ def _run_eval_quality(args):
     teacher, generators = args.teacher, dict(args.generator or [])
     if teacher is None and (DATA_DIR / 'toy_teacher.safetensors').is_file():
         teacher = DATA_DIR / 'toy_teacher.safetensors'                   # default: the shipped teacher ...
-    if not generators:                                                   # ... and every shipped generator
+    if not generators:                                   # ... the ODE-initialised student and every shipped variant
         shipped = sorted(DATA_DIR.glob('toy_generator_*.safetensors'))
-        generators = {p.stem.removeprefix('toy_generator_'): p for p in shipped if not p.stem.endswith('_fusion')}
+        ode = {'ode_init': DATA_DIR / 'toy_student_ode.safetensors'}
+        generators = {**{k: v for k, v in ode.items() if v.is_file()},
+                      **{p.stem.removeprefix('toy_generator_'): p for p in shipped if not p.stem.endswith('_fusion')}}
     report = eval_quality(args.out_dir, teacher=teacher, generators=generators,
                           n_prompts=args.prompts, seeds=tuple(range(args.seeds)), n_reference=args.reference_clips,
                           teacher_steps=args.teacher_steps, threads=args.threads, progress=not args.quiet)
@@ -285,7 +287,7 @@ def _add_eval_quality(models):
                    help='the teacher checkpoint (default: the shipped data/toy_teacher.safetensors, if there)')
     p.add_argument('--generator', type=name_and_checkpoint, action='append', metavar='NAME=CHECKPOINT',
                    help='a generator row, repeatable, e.g. ew=runs/dmd_detach_text3d/generator.safetensors '
-                        '(default: every shipped data/toy_generator_<variant>.safetensors)')
+                        '(default: the shipped ODE-initialised student and every data/toy_generator_<variant>)')
     p.add_argument('--prompts', type=positive_int, default=16, help='the first N test-split prompts (default: 16)')
     p.add_argument('--seeds', type=positive_int, default=1, help='5-second clips per prompt (default: 1)')
     p.add_argument('--reference-clips', type=positive_int, default=8,

@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb with nbconvert (Quarto is not installable here).
 
 Cells marked `#| hide` are dropped, `#| echo: false` cells show only their output, and nbdev
-directive lines (`#| ...`) are removed."""
+directive lines (`#| ...`) are removed; links relative to nbs/ (`../x`) are made relative to the root."""
 import re
 import sys
 from pathlib import Path
@@ -30,6 +30,7 @@ def readme_text(nb_path: Path) -> str:
     nb.cells = kept
     nb.metadata.setdefault("language_info", {"name": "python"})  # fenced code blocks say python
     body, _ = MarkdownExporter().from_notebook_node(nb)
+    body = body.replace("](../", "](")     # links relative to nbs/ (e.g. ../docs/demo.gif) become the README's
     header = "<!-- Generated from nbs/index.ipynb by scripts/make_readme.py: edit the notebook, not this file. -->\n\n"
     return header + re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 

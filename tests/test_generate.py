@@ -14,8 +14,9 @@ import pytest
 import torch
 
 import endless_world.checkpoint as checkpoint_module
+import endless_world.generate as generate_module
 import endless_world.train.self_forcing as self_forcing
-from endless_world.checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, read_config, shipped_path,
+from endless_world.checkpoint import (CheckpointError, CheckpointNotFoundError, read_config, shipped_path,
                                       weights_path)
 from endless_world.dit import save_causal_wan
 from endless_world.fusion import TextFusion3D, load_fusion, save_fusion
@@ -151,11 +152,17 @@ def test_a_fusion_module_is_not_a_generator(tmp_path):
     assert isinstance(err, CheckpointError) and str(err).startswith(f"{fusion_file}: a 3D fusion module"), err
 
 
-@pytest.mark.skipif((DATA_DIR / GENERATOR_FILE).exists(), reason="the toy generator is shipped")
-def test_the_missing_shipped_generator_names_the_file_and_the_training_command(tmp_path):
+def test_the_missing_shipped_generator_names_the_file_and_the_training_command(tmp_path, monkeypatch):
+    empty = tmp_path / "data"                    # data/ as shipped, less the generator
+    empty.mkdir()
+    for shipped in checkpoint_module.DATA_DIR.iterdir():
+        if not shipped.name.startswith("toy_generator_"):
+            (empty / shipped.name).symlink_to(shipped)
+    monkeypatch.setattr(checkpoint_module, "DATA_DIR", empty)
+    monkeypatch.setattr(generate_module, "DATA_DIR", empty)
     err = one_line_error(tmp=tmp_path, checkpoint=None)
     assert isinstance(err, CheckpointNotFoundError)
-    assert str(err).startswith(str(DATA_DIR / GENERATOR_FILE)) and f"`{TRAIN_COMMAND}`" in str(err), err
+    assert str(err).startswith(str(empty / GENERATOR_FILE)) and f"`{TRAIN_COMMAND}`" in str(err), err
 
 
 def endless_world_stand_ins() -> dict:
