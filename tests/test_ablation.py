@@ -21,13 +21,7 @@ from endless_world.train.latent_data import world_prompts
 SMALL = dict(bin_seconds=2.0, n_reference_clips=3, table_seconds=(2, 4), progress=False)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "One torch thread, as the shared machine asks; the setting is given back afterwards."
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

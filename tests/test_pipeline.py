@@ -32,13 +32,7 @@ DTYPES = [torch.float32, torch.bfloat16]
 BF16_MAX_ABS, BF16_MEAN_ABS = 0.05, 0.003
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "Tensors this small run fastest on one thread (and the CI machine's 2 cores are shared)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,7 @@ FLOOR, VAE_ROW, TRIVIAL = ("ground truth (other seeds)", "ground truth through t
                            "trivial: the style's mean frame")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "One torch thread, as the shared machine asks; the setting is given back afterwards."
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
