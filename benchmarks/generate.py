@@ -29,7 +29,7 @@ import torch
 from endless_world.checkpoint import write_json
 from endless_world.fusion import TextFusion3D, save_fusion
 from endless_world.generate import (EXAMPLE_PROMPT, GENERATOR_FILE, VideoStreamWriter, build_stream, encode_prompt,
-                                    fusion_for, generate_video_file, generator_path, latent_size,
+                                    fusion_for, generate_video_file, generator_meta, generator_path, latent_size,
                                     load_generator, rss_mb, save_random_generator, stream_frames)
 from endless_world.media import to_video_array
 from endless_world.text import load_toy_text_encoder
@@ -97,7 +97,7 @@ def main(checkpoint=None, minutes=10.0, threads=2, fusion_minutes=1.0, out="benc
         if checkpoint == "stand-in":
             checkpoint = save_random_generator(d / "standin", **TEACHER_ARCH)
         checkpoint = generator_path(checkpoint)              # None: the shipped Endless World generator
-        model, meta = load_generator(checkpoint)
+        meta = generator_meta(checkpoint)                     # the JSON only: the runs load the model
         has_fusion = fusion_for(meta, checkpoint) is not None
         # 1. the long stream
         t0 = time.perf_counter()

@@ -200,8 +200,9 @@ def shared_reference(prompt: str,           # the prompt whose style the ground-
     feature_fn, depth_fn = partial(vggt_features, judges.vggt), partial(vggt_depth, judges.vggt)
     settings = dict(prompt=prompt, n_clips=n_clips, bin_seconds=bin_seconds, fps=fps)
     path = Path(out_dir) / "reference" / f"{prompt_key(prompt)}.safetensors"
-    if path.is_file() and read_config(path).get("settings") == settings:
-        tensors, config = read_state_dict(path), read_config(path)
+    config = read_config(path) if path.is_file() else {}
+    if config.get("settings") == settings:
+        tensors = read_state_dict(path)
         return Reference(tensors["mean"], tensors["cov"], config["levels"], bin_seconds, fps, feature_fn, depth_fn)
     reference = make_reference(reference_clips(prompt, n_clips, bin_seconds, fps), fps, feature_fn, depth_fn,
                                bin_seconds)
