@@ -23,12 +23,12 @@ from .checkpoint import CheckpointError, load_into, read_state_dict, save_checkp
 
 # %% auto #0
 __all__ = ['WAN_T2V_1P3B_CONFIG', 'ATTENTION_BACKENDS', 'toy_dit_config', 'block_causal_mask', 'rope_cos_sin', 'apply_rope',
-           'frame_token_index', 'KVCache', 'block_causal_block_mask', 'use_flex_attention', 'attention',
-           'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames', 'frames_to_tokens', 'frame_timesteps',
-           'time_text_embeddings', 'time_embeddings', 'rope_positions', 'cross_attention_kv', 'cross_attention',
-           'CausalWanBlock', 'CacheRead', 'CausalWanDiT', 'forward_chunkwise', 'unwrap_generator_checkpoint',
-           'to_diffusers_keys', 'merge_lora', 'wan_config_from_original', 'cast_dit', 'load_causal_wan',
-           'save_causal_wan']
+           'frame_token_index', 'KVCache', 'compile_flex_attention', 'block_causal_block_mask', 'use_flex_attention',
+           'attention', 'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames', 'frames_to_tokens',
+           'frame_timesteps', 'time_text_embeddings', 'time_embeddings', 'rope_positions', 'cross_attention_kv',
+           'cross_attention', 'CausalWanBlock', 'CacheRead', 'CausalWanDiT', 'forward_chunkwise',
+           'unwrap_generator_checkpoint', 'to_diffusers_keys', 'merge_lora', 'wan_config_from_original', 'cast_dit',
+           'load_causal_wan', 'save_causal_wan']
 
 # %% ../nbs/03_causal_dit.ipynb #4e4f40e7
 WAN_T2V_1P3B_CONFIG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
@@ -308,6 +308,21 @@ try:
     from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention as _flex_attention
 except Exception:
     BlockMask = create_block_mask = _flex_attention = None
+_eager_flex_attention = _flex_attention       # the eager kernel; `compile_flex_attention` swaps in a compiled one
+
+def compile_flex_attention(enable: bool = True,    # False: back to the eager kernel
+                           compiler=None,          # fn -> compiled fn (default `torch.compile(dynamic=False)`)
+                           ):                      # the kernel `attention` now calls for a `BlockMask`
+    "Run the masked (block-causal) calls through `flex_attention` compiled: its fused block-sparse kernel."
+    global _flex_attention
+    if _eager_flex_attention is None:
+        raise ImportError("compile_flex_attention needs torch >= 2.5 (torch.nn.attention.flex_attention)")
+    if not enable:
+        _flex_attention = _eager_flex_attention
+    elif _flex_attention is _eager_flex_attention:        # compiled once; a second call keeps that kernel
+        compile_fn = compiler or (lambda fn: torch.compile(fn, dynamic=False))
+        _flex_attention = compile_fn(_eager_flex_attention)
+    return _flex_attention
 
 ATTENTION_BACKENDS = ("auto", "sdpa", "flash", "flex")
 

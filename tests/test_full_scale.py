@@ -1,7 +1,7 @@
 """The full-scale training path (`endless_world.train.full_scale`) under torchrun: `main()` trains the tiny release
-with two gloo processes (FSDP2), and FSDP2's behaviour that the memory plan counts — a model sharded as
-one root unit stays gathered after a forward without backward, one unit per block does not, and `fsdp_shard`
-makes every DiT block (and its text projections) such a unit."""
+with two gloo processes (FSDP2, gradient accumulation, L3D checkpointed), and FSDP2's behaviour that the memory
+plan counts — a model sharded as one root unit stays gathered after a forward without backward, one unit per block
+does not, and `fsdp_shard` makes every DiT block (and its text projections) such a unit."""
 import json
 import os
 import subprocess
@@ -64,15 +64,16 @@ def test_a_root_unit_stays_gathered_after_a_forward_without_backward(tmp_path):
 
 
 def test_main_trains_the_tiny_release_under_torchrun(tmp_path):
-    "FSDP2 (the GPUs' strategy) on two gloo processes; DDP against one process is `test_self_forcing`'s."
+    "FSDP2 (the GPUs' strategy) on two gloo processes, 2 micro-batches per update; DDP is `test_self_forcing`'s."
     out = tmp_path / "run"
     torchrun("--no-python", sys.executable, "-c", MAIN, "--scale", "tiny", "--out-dir", str(out), "--steps", "2",
-             "--strategy", "fsdp")
+             "--strategy", "fsdp", "--accumulate", "2")
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2]
     assert all(entry["l3d"] >= 0 and entry["dmd_new"] > 0 for entry in log)
     record = json.loads((out / "generator.json").read_text())["recipe"]
     assert (record["detach"], record["fusion"], record["l3d"], record["batch_size"]) == (True, "text", True, 2)
+    assert (record["accumulate"], record["l3d_checkpointed"]) == (2, True)   # recorded: both differ from the toy
     assert sorted(p.name for p in (out / "tiny_release").iterdir()) == ["Self-Forcing", "VGGT-1B", "Wan2.1-T2V-1.3B",
                                                                        "Wan2.1-T2V-14B"]
     assert Path(out / "state.pt").is_file()

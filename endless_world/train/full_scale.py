@@ -6,7 +6,9 @@
 from __future__ import annotations
 import argparse
 import json
+import math
 import os
+from contextlib import nullcontext
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,24 +22,26 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processor
 from transformers import UMT5Config, UMT5EncoderModel
 
 from ..checkpoint import CheckpointNotFoundError, DATA_DIR, save_checkpoint
-from ..dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, load_causal_wan, toy_dit_config
+from ..dit import (WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, compile_flex_attention,
+                               load_causal_wan, toy_dit_config)
+from ..loss3d import checkpointed_blocks
 from ..text import (EOS_ID, SPECIAL_TOKENS, WAN_TEXT_LEN, PromptEncoder, init_umt5_weights,
                                 load_umt5_encoder, load_umt5_tokenizer, toy_umt5_config, umt5_xxl_config)
 from ..vae import build_vae, load_wan_vae, toy_vae_config, wan21_vae_config
 from ..vggt import VGGT, load_vggt, vggt_1b_config
 from .dmd import DMD_FULL, DMDConfig
-from .self_forcing import init_distributed, make_fusion, train_self_forcing
+from .self_forcing import decode_checkpointed, init_distributed, make_fusion, train_self_forcing
 
 # %% auto #0
 __all__ = ['SCALES', 'TEACHERS', 'WAN_T2V_14B_CONFIG', 'WAN_NEGATIVE_PROMPT', 'SCALE_SHAPES', 'WAN_RELEASE', 'ENV', 'TINY_ARCH',
-           'GIB', 'NOW', 'BEFORE', 'PROPOSED', 'FullScaleConfig', 'config_from_env', 'full_scale_modules',
+           'GIB', 'NOW', 'LAST', 'BEFORE', 'FullScaleConfig', 'config_from_env', 'full_scale_modules',
            'parameter_count', 'tiny_tokenizer', 'tiny_release_paths', 'write_tiny_release', 'release_paths',
            'read_prompts', 'side_config', 'load_generator', 'load_teacher', 'load_text_encoder', 'load_vae',
-           'FrameFeatures', 'load_extractor', 'PromptBank', 'UnconditionalAsNegative', 'full_scale_models',
-           'train_full_scale', 'saved_activation_bytes', 'BlockActivations', 'measure_dit_activations',
-           'single_step_memory', 'measure_vae_decode_bytes', 'FrameActivations', 'measure_vggt_activations',
-           'TrainingShape', 'PlanOptions', 'forward_peak_per_token', 'dit_shape', 'widened', 'training_memory_plan',
-           'plan_totals', 'format_plan', 'add_full_scale_arguments', 'main']
+           'FrameFeatures', 'load_extractor', 'PromptBank', 'full_scale_models', 'train_full_scale',
+           'saved_activation_bytes', 'BlockActivations', 'measure_dit_activations', 'single_step_memory',
+           'measure_vae_decode_bytes', 'FrameActivations', 'measure_vggt_activations', 'TrainingShape', 'PlanOptions',
+           'forward_peak_per_token', 'dit_shape', 'widened', 'training_memory_plan', 'plan_totals', 'format_plan',
+           'add_full_scale_arguments', 'main']
 
 # %% ../../nbs/20_full_scale_training.ipynb #b5f9c3cd
 SCALES = ("tiny", "full")
@@ -70,11 +74,13 @@ class FullScaleConfig:
     prompts: Path = DATA_DIR / "prompts_example.txt"   # one prompt a line
     out_dir: Path = Path("runs/full_scale")            # the run: state.pt, log.jsonl, the student
     steps: int = 600                    # generator updates (Self-Forcing: 600)
-    batch_size: int | None = None       # clips per update over all GPUs (default: one per process)
+    batch_size: int | None = None       # clips per micro-batch over all GPUs (default: one per process)
+    accumulate: int = 1                 # micro-batches per update (Self-Forcing's 64 clips: 16 on 4 GPUs, 8 on 8)
     detach: bool = True                 # Endless World: conditional frames carry no gradient
     fusion: str | None = "text"         # Endless World: 3D features fused into the text embeddings
     l3d: bool = True                    # Endless World: + λ·L3D
     l3d_weight: float = 0.1             # λ
+    l3d_checkpointed: bool = True       # L3D's VAE decode per latent frame and VGGT per block under checkpoint
     fusion_frames: int = 12             # the hook's VGGT sees the newest this many frames
     dmd: DMDConfig = DMD_FULL           # Self-Forcing: lr 2e-6 / 4e-7, betas (0, 0.999), 5 critic steps, EMA .99 @ 200
     negative_prompt: str = WAN_NEGATIVE_PROMPT   # the teacher's unconditional prompt
@@ -88,6 +94,8 @@ class FullScaleConfig:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r} (ENDLESS_WORLD_SCALE)")
         if self.teacher not in TEACHERS:
             raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r} (ENDLESS_WORLD_TEACHER)")
+        if self.accumulate < 1:
+            raise ValueError(f"accumulate must be >= 1 (micro-batches per update), got {self.accumulate}")
         for name in ("wan_dir", "teacher_dir", "init", "vggt", "prompts", "out_dir"):
             value = getattr(self, name)
             setattr(self, name, None if value in (None, "") else Path(value))
@@ -237,10 +245,10 @@ def load_text_encoder(paths: dict, max_length: int = WAN_TEXT_LEN, device="cpu")
     encoder = load_umt5_encoder(paths["text_encoder"], config=config, dtype=torch.bfloat16, device=device)
     return PromptEncoder(encoder, load_umt5_tokenizer(paths["tokenizer"]), max_length)
 
-def load_vae(paths: dict, device="cpu"):
-    "The Wan VAE (float32, frozen): the fusion hook decodes the rollout's chunks, L3D the window."
+def load_vae(paths: dict, device="cpu", dtype=torch.float32):
+    "The Wan VAE (frozen; bf16 at full scale): the fusion hook decodes the rollout's chunks, L3D the window."
     vae = load_wan_vae(paths["vae"], config=side_config(paths["vae"]))
-    return vae.to(device).eval().requires_grad_(False)
+    return nn.Module.to(vae, device=device, dtype=dtype).eval().requires_grad_(False)
 
 # %% ../../nbs/20_full_scale_training.ipynb #ae59c6f8
 class FrameFeatures(nn.Module):
@@ -289,20 +297,6 @@ class PromptBank:
             return self.embeddings[rows]
         return self.text([self.prompts[i] for i in rows], truncate=True)
 
-# %% ../../nbs/20_full_scale_training.ipynb #a080990c
-class UnconditionalAsNegative(nn.Module):
-    "The real score with Wan's unconditional branch: CFG's null condition (all-zero rows) → the negative prompt."
-    def __init__(self, model: nn.Module, negative: torch.Tensor):   # negative: [1, L, D] embeddings
-        super().__init__()
-        self.model = model
-        self.register_buffer("negative", negative, persistent=False)
-
-    def forward(self, hidden_states, timestep, encoder_hidden_states, **kwargs):
-        null = (encoder_hidden_states == 0).flatten(1).all(1)                              # [B]
-        text = torch.where(rearrange(null, "b -> b 1 1"), self.negative.to(encoder_hidden_states),
-                           encoder_hidden_states)
-        return self.model(hidden_states, timestep, text, **kwargs)
-
 # %% ../../nbs/20_full_scale_training.ipynb #ed5f1e80
 def full_scale_models(cfg: FullScaleConfig, device=None) -> dict:
     "What `train_self_forcing(models=...)` takes, loaded from the release files named by `cfg` (either scale)."
@@ -316,14 +310,13 @@ def full_scale_models(cfg: FullScaleConfig, device=None) -> dict:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     size = SCALE_SHAPES[cfg.scale]["extractor_size"]
-    vggt_dtype = torch.bfloat16 if cfg.scale == "full" else torch.float32
+    frozen_dtype = torch.bfloat16 if cfg.scale == "full" else torch.float32      # VGGT and the VAE
     # the fake score starts from the teacher, except beside a 14B teacher: Self-Forcing's 1.3B critic (Wan 1.3B)
-    critic = UnconditionalAsNegative(load_teacher(paths["dit"]), negative) if cfg.teacher == "14B" else None
-    return dict(generator=load_generator(paths["init"]),
-                teacher=UnconditionalAsNegative(load_teacher(paths["teacher"]), negative),
-                **({} if critic is None else dict(critic=critic)),
-                context=prompts, latent_shape=list(cfg.latent_shape), vae=load_vae(paths),
-                extractor=load_extractor(paths["vggt"], size, vggt_dtype),
+    critic = load_teacher(paths["dit"]) if cfg.teacher == "14B" else None
+    return dict(generator=load_generator(paths["init"]), teacher=load_teacher(paths["teacher"]),
+                **({} if critic is None else dict(critic=critic)), uncond_context=negative,
+                context=prompts, latent_shape=list(cfg.latent_shape), vae=load_vae(paths, dtype=frozen_dtype),
+                extractor=load_extractor(paths["vggt"], size, frozen_dtype),
                 record=dict(scale=cfg.scale, teacher=cfg.teacher,
                             files={k: str(v) for k, v in paths.items()}))
 
@@ -340,9 +333,12 @@ def train_full_scale(cfg: FullScaleConfig,            # scale, paths, recipe
         if world > 1:
             dist.barrier()
         cfg = replace(cfg, **tiny_release_paths(root))
+    if torch.cuda.is_available():           # block-causal masks (none in a DMD step) take flex's fused kernel
+        compile_flex_attention()
     return train_self_forcing(cfg.out_dir, steps=cfg.steps, minutes=minutes, detach=cfg.detach, fusion=cfg.fusion,
-                              l3d=cfg.l3d, l3d_weight=cfg.l3d_weight, fusion_frames=cfg.fusion_frames, dmd=cfg.dmd,
-                              batch_size=cfg.batch_size or world, models=full_scale_models(cfg), seed=cfg.seed,
+                              l3d=cfg.l3d, l3d_weight=cfg.l3d_weight, l3d_checkpointed=cfg.l3d_checkpointed,
+                              fusion_frames=cfg.fusion_frames, dmd=cfg.dmd, batch_size=cfg.batch_size or world,
+                              accumulate=cfg.accumulate, models=full_scale_models(cfg), seed=cfg.seed,
                               ckpt_every=cfg.ckpt_every, strategy=cfg.strategy, progress=progress)
 
 # %% ../../nbs/20_full_scale_training.ipynb #c3d058e6
@@ -443,7 +439,8 @@ def single_step_memory(model: nn.Module,         # the DiT as the step holds it 
 
 # %% ../../nbs/20_full_scale_training.ipynb #07a7554d
 def measure_vae_decode_bytes(config: dict | None = None,   # the VAE config (default: Wan2.1's)
-                             compute: str = "autocast",    # "autocast" (fp32 weights, as training runs it) or "bf16"
+                             compute: str = "autocast",    # "autocast" (fp32 weights under bf16 autocast) or "bf16"
+                             checkpointed: bool = False,   # `decode_checkpointed` one frame a segment: its cache
                              ) -> float:                   # bytes kept for backward per decoded pixel (frame × H × W)
     "Measure what the Wan VAE's decoder keeps for backward per output pixel, on the CPU (2 vs 3 latent frames)."
     vae = build_vae(config or wan21_vae_config()).requires_grad_(False)
@@ -454,7 +451,7 @@ def measure_vae_decode_bytes(config: dict | None = None,   # the VAE config (def
         z = torch.randn(1, vae.config.z_dim, frames, 4, 4, dtype=dtype, requires_grad=True)
         def run(z=z):
             with torch.autocast("cpu", torch.bfloat16, enabled=compute == "autocast"):
-                vae.decode(z)
+                decode_checkpointed(vae, z, segment=1) if checkpointed else vae.decode(z)
         sizes.append(saved_activation_bytes(run, vae))
     pixels = vae.config.scale_factor_temporal * (4 * vae.config.scale_factor_spatial) ** 2   # one more latent frame
     return (sizes[1] - sizes[0]) / pixels
@@ -471,7 +468,9 @@ class FrameActivations:
         "Bytes kept for backward by `layers` layers over `frames` frames of `patches` patches each."
         return layers * (frames * (patches * self.per_patch + self.per_frame) + self.per_call)
 
-def measure_vggt_activations(config: dict | None = None) -> FrameActivations:
+def measure_vggt_activations(config: dict | None = None,   # VGGT's config (default: VGGT-1B's)
+                             checkpointed: bool = False,   # its blocks under checkpoint (`checkpointed_blocks`)
+                             ) -> FrameActivations:
     "Measure `FrameActivations` of VGGT's features under bf16 autocast on the CPU (1 vs 2 layers, frames, sizes)."
     config = json.loads(json.dumps(config or vggt_1b_config()))
     config.update(camera_head=None, depth_head=None, point_head=None)
@@ -484,7 +483,7 @@ def measure_vggt_activations(config: dict | None = None) -> FrameActivations:
             vggt = VGGT(config).requires_grad_(False)
             images = torch.rand(1, frames, 3, 2 * vggt.patch_size, width * vggt.patch_size, requires_grad=True)
             def run(vggt=vggt, images=images):
-                with torch.autocast("cpu", torch.bfloat16):
+                with torch.autocast("cpu", torch.bfloat16), checkpointed_blocks(vggt) if checkpointed else nullcontext():
                     vggt.features(images)
             sizes.append(saved_activation_bytes(run, vggt))
         per_layer[frames, width] = sizes[1] - sizes[0]
@@ -518,22 +517,23 @@ class TrainingShape:
 
 @dataclass
 class PlanOptions:
-    "How a run lays out GPU memory. The defaults: `train_self_forcing` as it runs now (`BEFORE`, `PROPOSED`: below)."
+    "How a run lays out GPU memory. The defaults: the full scale as it runs now (`BEFORE`, `LAST`: below)."
     n_gpus: int = 4
     fsdp_units: str = "block"      # "block": one FSDP2 unit per DiT block (`fsdp_units`); "model": each model one unit
     gathered_bytes: int = 2        # bytes/param of a gathered unit: 2 (bf16 `MixedPrecisionPolicy`), 4 (float32)
     autocast_copies: bool = False  # autocast caches bf16 copies of float32 weights it casts (none: gathered in bf16)
     teacher_bytes: int = 4         # the teacher's stored weights: float32 as `load_teacher` loads them
     ckpt_rollout: bool = True      # gradient checkpointing in the rollout's cache-reading calls (`CacheRead`)
-    kv_caches: int = 2             # KV caches alive in a generator step (L3D's reference rollout makes a second)
+    kv_caches: int = 1             # KV caches alive in a generator step (L3D's reference's is freed once decoded)
     text_resident: bool = False    # UMT5-XXL stays on the GPU (prompts encoded per step) vs embeddings precomputed
     l3d: bool = True               # L3D on: the window decoded with gradient, VGGT run with gradient
-    l3d_checkpointed: bool = False  # L3D's VAE decode checkpointed per latent frame and VGGT per layer (not yet)
+    l3d_checkpointed: bool = True  # L3D's VAE decode per latent frame in segments, VGGT per block, under checkpoint
+    vae_bytes: int = 2             # the VAE's weights: bf16 at full scale (`full_scale_models`), 4 for float32
     gpu_gib: float = 79.6          # an H100 80GB's usable memory
 
 NOW = PlanOptions()
-BEFORE = replace(NOW, fsdp_units="model", gathered_bytes=4, autocast_copies=True, ckpt_rollout=False)   # last session
-PROPOSED = replace(NOW, kv_caches=1, l3d_checkpointed=True)     # + the changes of section 7 still to make
+LAST = replace(NOW, kv_caches=2, l3d_checkpointed=False, vae_bytes=4)       # last session: L3D plain, fp32 VAE
+BEFORE = replace(LAST, fsdp_units="model", gathered_bytes=4, autocast_copies=True, ckpt_rollout=False)   # before
 
 # %% ../../nbs/20_full_scale_training.ipynb #de6b1354
 def forward_peak_per_token(config: dict) -> float:
@@ -561,6 +561,8 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
                          shape: TrainingShape | None = None,   # the workload (default: Self-Forcing's)
                          options: PlanOptions | None = None,   # the layout (default: `NOW`, the code as it runs)
                          critic_dit: BlockActivations | None = None,   # the critic's block (default: `dit`)
+                         vae_cache_per_pixel: float = 0.0,    # checkpointed decode: its causal cache per pixel
+                         vggt_ckpt: FrameActivations | None = None,    # checkpointed VGGT's saved bytes
                          ) -> list:             # rows (phase, what, bytes per GPU)
     "Per-GPU memory of a Self-Forcing DMD step with Endless World's additions: what stays, and each phase's extra."
     s, o = shape or TrainingShape(), options or PlanOptions()
@@ -591,7 +593,7 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
         add("resident", "UMT5-XXL (bf16, whole)", 2 * counts["text_encoder"])
     else:
         add("resident", "prompt embeddings (bf16)", 2 * s.n_prompts * s.text_len * configs["generator"]["text_dim"])
-    add("resident", "Wan VAE (fp32, whole)", 4 * counts["vae"])
+    add("resident", f"Wan VAE ({'bf16' if o.vae_bytes == 2 else 'fp32'}, whole)", o.vae_bytes * counts["vae"])
     add("resident", "VGGT-1B aggregator (bf16, whole)", 2 * counts["vggt"])
     # 2. generator update: rollout with gradient, DMD scores, L3D
     g, b = "generator update", s.clips_per_gpu
@@ -614,11 +616,16 @@ def training_memory_plan(counts: dict,          # parameter counts: generator, c
             add(g, "L3D: VAE decode of the window with gradient",
                 b * s.pixel_frames * s.height * s.width * vae_per_pixel)
             add(g, f"L3D: VGGT features of {l3d_frames} frames with gradient", vggt.bytes(l3d_frames, patches, 24))
-        else:   # kept: each layer's 3 block inputs (fp32 residual, width 1024, 5 special tokens); one layer rebuilt
-            add(g, "L3D: VAE decode, one latent frame (4 frames) rebuilt at a time",
+        else:   # `decode_checkpointed`: the caches at segment starts + one segment's, then one latent frame rebuilt
+            segment = math.ceil(math.sqrt(s.latent_frames))
+            caches = -(-s.latent_frames // segment) + segment
+            add(g, f"L3D: VAE decode checkpointed: causal caches of {caches} latent frames",
+                b * caches * 4 * s.height * s.width * vae_cache_per_pixel)
+            add(g, "L3D: VAE decode: one latent frame (4 frames) rebuilt at a time",
                 b * 4 * s.height * s.width * vae_per_pixel)
-            add(g, f"L3D: VGGT features of {l3d_frames} frames, checkpointed per layer",
-                24 * l3d_frames * (patches + 5) * 3 * 4 * 1024 + vggt.bytes(l3d_frames, patches, 1))
+            add(g, f"L3D: VGGT of {l3d_frames} frames checkpointed: every block's input",
+                vggt_ckpt.bytes(l3d_frames, patches, 24))
+            add(g, "L3D: VGGT: one layer rebuilt at a time", vggt.bytes(l3d_frames, patches, 1))
     # 3. critic update: a rollout without gradient, then flow matching on its window (checkpointed)
     c = "critic update"
     add(c, "critic gathered + unsharded gradients", 2 * o.gathered_bytes * counts["critic"] * unit("critic"))
@@ -657,7 +664,9 @@ def add_full_scale_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
     parser.add_argument("--prompts", help="the prompt file, one prompt a line")
     parser.add_argument("--out-dir", help="the run folder (state.pt, log.jsonl, the student)")
     parser.add_argument("--steps", type=int, help="generator updates (default 600)")
-    parser.add_argument("--batch-size", type=int, help="clips per update over all GPUs (default: one per GPU)")
+    parser.add_argument("--batch-size", type=int, help="clips per micro-batch over all GPUs (default: one per GPU)")
+    parser.add_argument("--accumulate", type=int, help="micro-batches per update (default 1; Self-Forcing's 64 clips: "
+                        "16 on 4 GPUs)")
     parser.add_argument("--strategy", choices=("auto", "fsdp", "ddp"), help="data parallel (auto: FSDP2 on GPUs)")
     parser.add_argument("--minutes", type=float, help="stop with a training state after this long; rerun to resume")
     parser.add_argument("--text-on-the-fly", action="store_true", default=None,

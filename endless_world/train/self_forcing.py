@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy
 import json
+import math
 import os
 import signal
 import sys
@@ -19,7 +20,9 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
+from diffusers.models.autoencoders.autoencoder_kl_wan import unpatchify
 from einops import rearrange
+from torch.utils.checkpoint import checkpoint
 from tqdm.auto import tqdm
 
 from ..checkpoint import (DATA_DIR, CheckpointNotFoundError, atomic_torch_save, load_into,
@@ -34,17 +37,17 @@ from ..vae import StreamingVAEDecoder, denormalize_latents, vae_to_video
 from .dmd import (DMD_TOY, EMA, DMDConfig, dmd_frame_losses, dmd_gradient, dmd_optimizers,
                                      critic_from_teacher, sample_score_sigmas, score_x0)
 from .latent_data import check_recipe
-from .teacher import add_noise, flow_target
+from .teacher import NUM_TRAIN_TIMESTEPS, add_noise, cfg_velocity, expand_sigma, flow_target
 from .toy_vae import truncate_log
 
 # %% auto #0
 __all__ = ['stand_in_models', 'draw_exit_steps', 'RowNoise', 'RolloutFrames', 'denoise_to_exit', 'cache_clean_chunk', 'Rollout',
            'self_forcing_rollout', 'window_dmd_terms', 'make_fusion', 'Student', 'Frozen', 'WindowRecipe',
-           'decode_frames', 'rollout_setup', 'generator_objective', 'critic_objective', 'LossModule',
-           'init_distributed', 'distributed', 'mean_over_processes', 'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard',
-           'parallelize', 'step_generator', 'full_state', 'load_full_state', 'gathered', 'placed_like', 'ema_state',
-           'load_ema_state', 'SignalStop', 'variant_name', 'fusion_config', 'save_student', 'load_student',
-           'load_dmd_models', 'train_self_forcing']
+           'decode_frames', 'checkpoint_with_cache', 'decode_checkpointed', 'rollout_setup', 'generator_objective',
+           'critic_objective', 'LossModule', 'init_distributed', 'distributed', 'mean_over_processes', 'mean_of_parts',
+           'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard', 'parallelize', 'step_generator', 'full_state',
+           'load_full_state', 'gathered', 'placed_like', 'ema_state', 'load_ema_state', 'SignalStop', 'variant_name',
+           'fusion_config', 'save_student', 'load_student', 'load_dmd_models', 'train_self_forcing']
 
 # %% ../../nbs/12_self_forcing.ipynb #4e83797c
 def stand_in_models(latent_channels: int = 4,    # latent channels of the clips
@@ -242,11 +245,17 @@ def window_dmd_terms(x: torch.Tensor,            # the window's latents [B, C, F
                      sigma: torch.Tensor,        # the score noise level of each sample [B] (`sample_score_sigmas`)
                      noise: torch.Tensor,        # the noise [B, C, F, H, W]
                      guidance_scale: float,      # the real score's CFG s
+                     uncond_context: torch.Tensor | None = None,  # CFG's unconditional text [1, T, D]; None: zeros
                      ) -> torch.Tensor:          # DMD's terms per sample and frame [B, F] (float64)
     "DMD over a whole window (`11_dmd`): its per-frame terms, whose mean is the loss; the draws are given."
     with torch.no_grad():
         x_t = add_noise(x.detach(), noise.to(x), sigma.to(x.device))
-        real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale)
+        if uncond_context is None:       # the toy teacher's null condition
+            real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale)
+        else:                            # `score_x0` against the given unconditional text (Wan's negative prompt)
+            flow = cfg_velocity(teacher, x_t, sigma.to(x.device).float() * NUM_TRAIN_TIMESTEPS, context,
+                                guidance_scale, uncond_context=uncond_context)
+            real_x0 = FewStepSampler.x0_from_flow(x_t, flow.to(x_t.dtype), expand_sigma(sigma.to(x.device), x_t))
         fake_x0 = score_x0(critic, x_t, sigma.to(x.device), context)
         grad = dmd_gradient(x, real_x0, fake_x0)
     return dmd_frame_losses(x, grad)
@@ -293,6 +302,7 @@ class Frozen:
     vae: nn.Module | None = None           # decodes generated latents (for the hook without gradient, L3D with)
     sampler: FewStepSampler = field(default_factory=FewStepSampler)
     loss3d: nn.Module | None = None        # `Loss3D` on `extractor` (with l3d)
+    uncond_context: torch.Tensor | None = None   # the real score's unconditional text [1, T, D] (None: zeros)
 
 # %% ../../nbs/12_self_forcing.ipynb #552dcd7f
 @dataclass
@@ -306,6 +316,7 @@ class WindowRecipe:
     max_cond_chunks: int | None = None     # conditional chunks are drawn in [0, this]; default num_chunks − 1
     same_exit_step: bool = True            # one exit step per rollout (Self-Forcing's default), else one per chunk
     l3d_weight: float = 0.0                # λ of L3D on every 3rd decoded frame (0: off; the paper's 0.1)
+    l3d_checkpointed: bool = False         # L3D's decode latent frame by latent frame under checkpoint (full scale)
     dmd: DMDConfig = DMD_TOY               # guidance, noise levels, learning rates (`11_dmd`)
 
     @property
@@ -313,9 +324,63 @@ class WindowRecipe:
         "The largest number of conditional chunks a draw can give."
         return self.num_chunks - 1 if self.max_cond_chunks is None else self.max_cond_chunks
 
-def decode_frames(vae, latents: torch.Tensor) -> torch.Tensor:
-    "Normalised latents [B, C, F, h, w] → frames [B, F_pix, 3, H, W] in [0, 1], with gradient (for L3D)."
-    return vae_to_video(vae.decode(denormalize_latents(vae, latents)).sample)
+def decode_frames(vae,                          # the (frozen) Wan VAE
+                  latents: torch.Tensor,        # normalised latents [B, C, F, h, w]
+                  checkpointed: bool = False,   # latent frame by latent frame under checkpoint (`decode_checkpointed`)
+                  ) -> torch.Tensor:            # frames [B, F_pix, 3, H, W] in [0, 1], with gradient (for L3D)
+    "Decode a window for L3D: the VAE's whole-window decode, or the same frames decoded under checkpoint."
+    z = denormalize_latents(vae, latents).to(vae.post_quant_conv.weight.dtype)   # a bf16 VAE at full scale
+    return vae_to_video(decode_checkpointed(vae, z) if checkpointed else vae.decode(z).sample)
+
+def checkpoint_with_cache(fn: Callable,            # (x, cache list) -> (out, cache list): mutates or replaces entries
+                          x: torch.Tensor,         # its input
+                          cache: list,             # the causal cache before it (None, "Rep" or a tensor per conv)
+                          ) -> tuple:              # (out, the cache after it)
+    "`fn(x, cache)` under `checkpoint`, pure: the cache's tensors go in as arguments and come out as outputs."
+    is_tensor = [torch.is_tensor(c) for c in cache]
+    fixed = [None if t else c for c, t in zip(cache, is_tensor, strict=True)]
+
+    def step(x, *cached):            # backward's rerun gets the very cache the forward got (not a later state)
+        feeds = iter(cached)
+        out, after = fn(x, [next(feeds) if t else c for t, c in zip(is_tensor, fixed, strict=True)])
+        return out, *after
+
+    # the cache's tensors are arguments of their own, so autograd keeps them (and the saved-bytes count sees them)
+    out, *after = checkpoint(step, x, *[c for c in cache if torch.is_tensor(c)], use_reentrant=False)
+    return out, after
+
+def decode_checkpointed(vae,                       # the Wan VAE (`AutoencoderKLWan`)
+                        z: torch.Tensor,           # denormalised latents [B, C, F, h, w]
+                        segment: int | None = None,  # latent frames per outer checkpoint (default ⌈√F⌉)
+                        ) -> torch.Tensor:         # `vae.decode(z).sample` [B, 3, F_pix, H, W], the same numbers
+    "The VAE's decode one latent frame per `checkpoint`, nested in checkpointed segments of `segment` frames."
+    F_lat = z.shape[2]
+    segment = segment or math.ceil(math.sqrt(F_lat))
+
+    def frame(i):                    # latent frame i through the causal decoder, its cache carried over
+        def run(z_frame, cache):
+            out = vae.decoder(vae.post_quant_conv(z_frame), feat_cache=cache, feat_idx=[0], first_chunk=i == 0)
+            return out, cache
+        return run
+
+    def frames(start):               # a segment: each of its frames checkpointed on its own
+        def run(z_segment, cache):
+            outs = []
+            for j in range(z_segment.shape[2]):
+                out, cache = checkpoint_with_cache(frame(start + j), z_segment[:, :, j:j + 1], cache)
+                outs.append(out)                           # [B, 3, 1 or 4, H, W]
+            return torch.cat(outs, dim=2), cache
+        return run
+
+    # kept for backward: the cache at each segment's start; backward rebuilds one segment's caches, then one frame
+    cache, outs = [None] * StreamingVAEDecoder(vae).n_convs, []
+    for start in range(0, F_lat, segment):
+        out, cache = checkpoint_with_cache(frames(start), z[:, :, start:start + segment], cache)
+        outs.append(out)
+    out = torch.cat(outs, dim=2)
+    if vae.config.patch_size is not None:                  # Wan2.2's VAE; Wan2.1's has none
+        out = unpatchify(out, patch_size=vae.config.patch_size)
+    return out.clamp(-1.0, 1.0)                            # as `AutoencoderKLWan._decode`
 
 def rollout_setup(student: Student, frozen: Frozen, recipe: WindowRecipe, draw_noise: Callable) -> dict:
     "The arguments every rollout of a step shares: sizes, sampler, noise, the student's hook and its decoder."
@@ -349,7 +414,7 @@ def generator_objective(student: Student,            # the generator (+ fusion) 
     # 3. DMD over the whole window, conditional and new frames
     sigma = sample_score_sigmas(global_batch, rng, **recipe.dmd.level_kwargs())[rows]
     terms = window_dmd_terms(roll.latents, frozen.teacher, critic, context, sigma, noise(roll.latents.shape),
-                             recipe.dmd.guidance_scale)                                           # [B, F]
+                             recipe.dmd.guidance_scale, frozen.uncond_context)                    # [B, F]
     loss = terms.mean()
     parts = dict(dmd=loss.item(), dmd_cond=terms[:, roll.conditional].mean().item() if n_cond else float("nan"),
                  dmd_new=terms[:, roll.new].mean().item(), n_cond=n_cond, exit_step=exits[0])
@@ -362,7 +427,9 @@ def generator_objective(student: Student,            # the generator (+ fusion) 
             ref = self_forcing_rollout(student.generator, context, given_latents=roll.latents[:, :, :n_given],
                                        exit_steps=last, **setup)
             ref_frames = decode_frames(frozen.vae, ref.latents)
-        weighted, l3d = frozen.loss3d(decode_frames(frozen.vae, roll.latents), ref_frames)
+        del ref        # its KV cache (a second window's keys and values) goes now; the rollout's stays for backward
+        frames = decode_frames(frozen.vae, roll.latents, recipe.l3d_checkpointed)
+        weighted, l3d = frozen.loss3d(frames, ref_frames)
         loss = loss + weighted
         parts["l3d"] = l3d.item()
     return (loss, parts, terms, roll) if details else (loss, parts)
@@ -425,6 +492,12 @@ def mean_over_processes(values: dict) -> dict:
     t = t.cuda() if dist.get_backend() == "nccl" else t
     dist.all_reduce(t)
     return {k: v / dist.get_world_size() for k, v in zip(keys, t.cpu().tolist(), strict=True)}
+
+def mean_of_parts(parts: list) -> dict:
+    "The log's parts of an update's micro-batches (gradient accumulation), averaged; one micro-batch's as they are."
+    if len(parts) == 1:
+        return parts[0]
+    return {k: sum(p[k] for p in parts) / len(parts) for k in parts[0]}
 
 def fsdp_units(model: nn.Module) -> list:
     """The submodules FSDP2 makes units of their own, inner first: every transformer block of a DiT (`CausalWanBlock`,
@@ -635,6 +708,8 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                        dmd: DMDConfig = DMD_TOY,      # learning rates, guidance, critic steps, EMA, levels (`11_dmd`)
                        batch_size: int = 2,           # clips per update, over all processes
                        l3d_weight: float = 0.1,       # λ (with l3d)
+                       l3d_checkpointed: bool = False,  # L3D's VAE decode and VGGT under checkpoint (the full scale)
+                       accumulate: int = 1,           # micro-batches of `batch_size` clips per optimiser step
                        fusion_frames: int | None = 12,  # the hook's VGGT sees the newest this many frames (None: all)
                        same_exit_step: bool = True,   # one exit step per rollout (False: one per chunk)
                        n_prompts: int = 1024,         # training prompts (the world's train split)
@@ -655,7 +730,13 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
     rank, world, device = init_distributed()
     if batch_size % world:
         raise ValueError(f"batch_size={batch_size} must be a multiple of the {world} processes")
-    rows = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
+    if accumulate < 1:
+        raise ValueError(f"accumulate must be >= 1 (micro-batches per optimiser step), got {accumulate}")
+    # an update sees batch_size × accumulate clips; micro-batch a of process r takes the rows that process
+    # a·world + r would take of one big batch: the same draws, only later (like more processes, one after another)
+    clips, per_process = batch_size * accumulate, batch_size // world
+    micro_rows = [slice((a * world + rank) * per_process, (a * world + rank + 1) * per_process)
+                  for a in range(accumulate)]
     out_dir, variant = Path(out_dir), variant_name(detach, fusion, l3d)
     state_path, log_path = out_dir / "state.pt", out_dir / "log.jsonl"
     # 1. models: the student (generator + fusion), the critic (the teacher's copy), the frozen teacher, VAE, VGGT
@@ -680,14 +761,19 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
     student = Student(generator, fusion_module, fusion_frames if fusion is not None else None)
     recipe = WindowRecipe(num_chunks=num_frames // generator.chunk_size, chunk_size=generator.chunk_size, height=H,
                           width=W, detach=detach, same_exit_step=same_exit_step, l3d_weight=l3d_weight if l3d else 0.0,
-                          dmd=dmd)
-    frozen = Frozen(teacher, extractor, vae, FewStepSampler(), Loss3D(extractor, lam=l3d_weight) if l3d else None)
+                          l3d_checkpointed=l3d_checkpointed, dmd=dmd)
+    uncond = m["uncond_context"].to(device) if m.get("uncond_context") is not None else None   # e.g. Wan's negative
+    frozen = Frozen(teacher, extractor, vae, FewStepSampler(),
+                    Loss3D(extractor, lam=l3d_weight, checkpointed=l3d_checkpointed) if l3d else None, uncond)
     prompts = m["context"]
     record = json.loads(json.dumps(dict(kind="toy_generator_dmd", variant=variant, detach=detach, fusion=fusion,
                                         l3d=l3d, l3d_weight=l3d_weight, fusion_frames=fusion_frames,
                                         dmd=dmd.to_dict(), batch_size=batch_size,
                                         same_exit_step=same_exit_step, seed=seed, latent_shape=list(m["latent_shape"]),
-                                        models=m.get("record", "given"))))
+                                        models=m.get("record", "given"),
+                                        # recorded when used (a toy run's record stays as it was)
+                                        **({"accumulate": accumulate} if accumulate > 1 else {}),
+                                        **({"l3d_checkpointed": True} if l3d_checkpointed else {}))))
     # 2. data parallel (FSDP2 shards the models in place), then the optimisers over what the processes hold
     strategy = ("fsdp" if device.type == "cuda" else "ddp") if strategy == "auto" else strategy
     gen_objective, crit_objective = parallelize(student, critic, teacher, strategy, device)
@@ -716,7 +802,7 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
         if world > 1:
             dist.barrier()
 
-    # 4. the loop: a generator update, then `critic_steps` critic updates
+    # 4. the loop: a generator update, then `critic_steps` critic updates, each summing `accumulate` micro-batches
     autocast = torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -725,30 +811,38 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
     with SignalStop() as stop:
         while step < steps:
             t_step = time.time()
-            rng = step_generator(seed, step, 0)
-            idx = torch.randint(len(prompts), (batch_size,), generator=rng)[rows]
-            with autocast:
-                loss, parts = gen_objective(critic, frozen, recipe, prompts[idx].to(device), rng, rows, batch_size)
             opt_g.zero_grad(set_to_none=True)
-            loss.backward()
+            micro_losses, micro_parts = [], []
+            for rows in micro_rows:
+                rng = step_generator(seed, step, 0)        # every micro-batch: the update's draws, its own rows
+                idx = torch.randint(len(prompts), (clips,), generator=rng)[rows]
+                with autocast:
+                    loss, parts = gen_objective(critic, frozen, recipe, prompts[idx].to(device), rng, rows, clips)
+                (loss / accumulate).backward()             # the gradients add up to the mean over all clips
+                micro_losses.append(loss.item())
+                micro_parts.append(parts)
+            loss, parts = sum(micro_losses) / accumulate, mean_of_parts(micro_parts)
             grad_norm = torch.nn.utils.clip_grad_norm_(student.parameters(), dmd.max_grad_norm)
             opt_g.step()
             ema.update(student, step)
             critic_losses = []
             for j in range(dmd.critic_steps):
-                crng = step_generator(seed, step, 1 + j)
-                cidx = torch.randint(len(prompts), (batch_size,), generator=crng)[rows]
-                with autocast:
-                    closs, _ = crit_objective(student, frozen, recipe, prompts[cidx].to(device), crng, rows, batch_size)
                 opt_c.zero_grad(set_to_none=True)
-                closs.backward()
+                micro_closses = []
+                for rows in micro_rows:
+                    crng = step_generator(seed, step, 1 + j)
+                    cidx = torch.randint(len(prompts), (clips,), generator=crng)[rows]
+                    with autocast:
+                        closs, _ = crit_objective(student, frozen, recipe, prompts[cidx].to(device), crng, rows, clips)
+                    (closs / accumulate).backward()
+                    micro_closses.append(closs.item())
                 torch.nn.utils.clip_grad_norm_(critic.parameters(), dmd.max_grad_norm)
                 opt_c.step()
-                critic_losses.append(closs.item())
+                critic_losses.append(sum(micro_closses) / accumulate)
             step += 1
             # 5. the log line (averaged over processes), then a state every `ckpt_every` steps, at the end, on a stop
             grad_norm = grad_norm.full_tensor() if DTensor is not None and isinstance(grad_norm, DTensor) else grad_norm
-            entry = mean_over_processes(dict(loss=loss.item(), critic_loss=sum(critic_losses) / len(critic_losses),
+            entry = mean_over_processes(dict(loss=loss, critic_loss=sum(critic_losses) / len(critic_losses),
                                              grad_norm=float(grad_norm), **parts))
             entry = dict(step=step, **entry, sec_per_step=round(time.time() - t_step, 3),
                          sec=round(time.time() - t0, 2))

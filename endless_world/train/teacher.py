@@ -119,14 +119,22 @@ def cfg_velocity(model: nn.Module,        # the DiT (or anything called like it)
                  timestep,                # a scalar, [B] or [B, F]
                  context: torch.Tensor,   # text embeddings [B, L, D]
                  guidance_scale: float,   # s; 1 = no guidance (one forward)
+                 uncond_context: torch.Tensor | None = None,  # the unconditional text [1 or B, L, D]; None: zeros
                  **model_kwargs,          # passed to the model (e.g. attention="block_causal")
                  ) -> torch.Tensor:       # the guided velocity [B, C, F, H, W]
-    "The guided velocity: conditional and null-text passes in one batch of 2B, combined with `cfg_combine`."
+    "The guided velocity: conditional and unconditional passes in one batch of 2B, combined with `cfg_combine`."
     if guidance_scale == 1:
         return model(x, timestep, context, **model_kwargs)
+    if uncond_context is None:
+        uncond = null_context(context)                                            # the toy teacher's: zeros
+    elif uncond_context.shape[0] in (1, context.shape[0]) and uncond_context.shape[1:] == context.shape[1:]:
+        uncond = uncond_context.to(context).expand_as(context)                   # e.g. a negative prompt's
+    else:
+        raise ValueError(f"uncond_context must be [1 or {context.shape[0]}, {context.shape[1]}, "
+                         f"{context.shape[2]}] like context, got {tuple(uncond_context.shape)}")
     timesteps = frame_timesteps(timestep, x.shape[0], x.shape[2], x.device)       # [B, F]
     both = model(torch.cat([x, x]), torch.cat([timesteps, timesteps]),
-                 torch.cat([context, null_context(context)]), **model_kwargs)     # [2B, C, F, H, W]
+                 torch.cat([context, uncond]), **model_kwargs)                    # [2B, C, F, H, W]
     cond, uncond = both.chunk(2)
     return cfg_combine(cond, uncond, guidance_scale)
 
