@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -35,13 +36,13 @@ from .vae import StreamingVAEDecoder, load_toy_vae
 
 # %% auto #0
 __all__ = ['SHIPPED_GENERATOR', 'BASELINE', 'SINK', 'DETACH', 'LATENT3D', 'ENDLESS_WORLD', 'L3D', 'ALTERNATION', 'LONG_ONLY',
-           'SHORT_ONLY', 'PAPER_ORDER', 'PER_BIN_KEYS', 'TABLE_COLUMNS', 'PAPER_ABLATION', 'PAPER_L3D', 'ANALOGUES',
-           'AblationRow', 'ablation_rows', 'ground_truth_row', 'missing_rows', 'NoSinkKVCache', 'NoSinkStream',
-           'row_schedule', 'open_stream', 'Judges', 'prompt_key', 'shared_reference', 'assemble_bins',
-           'evaluate_stream', 'sampler_chunks', 'RowStreams', 'row_key', 'cell_path', 'cell_fingerprint', 'cached_cell',
-           'truncate_result', 'spread', 'per_bin_curves', 'aggregate_cells', 'format_spread', 'ablation_table',
-           'ablation_markdown', 'plot_ablation', 'run_ablation', 'paper_changes', 'paired_change', 'direction_verdict',
-           'paper_comparison', 'comparison_markdown']
+           'SHORT_ONLY', 'PAPER_ORDER', 'ROW_KEYS', 'PER_BIN_KEYS', 'TABLE_COLUMNS', 'PAPER_ABLATION', 'PAPER_L3D',
+           'ANALOGUES', 'AblationRow', 'ablation_rows', 'ground_truth_row', 'select_rows', 'missing_rows',
+           'NoSinkKVCache', 'NoSinkStream', 'row_schedule', 'open_stream', 'Judges', 'prompt_key', 'shared_reference',
+           'assemble_bins', 'evaluate_stream', 'sampler_chunks', 'RowStreams', 'row_key', 'cell_path',
+           'cell_fingerprint', 'cached_cell', 'truncate_result', 'spread', 'per_bin_curves', 'aggregate_cells',
+           'format_spread', 'ablation_table', 'ablation_markdown', 'plot_ablation', 'time_rows', 'run_ablation',
+           'paper_changes', 'paired_change', 'direction_verdict', 'paper_comparison', 'comparison_markdown']
 
 # %% ../nbs/13d_ablation.ipynb #774f142e
 @dataclass(frozen=True)
@@ -116,6 +117,20 @@ def ablation_rows(data_dir=DATA_DIR,                 # where the shipped toy_gen
 def ground_truth_row(name: str = "ground truth") -> AblationRow:
     "A reference row: the world itself rendered (test world `seed` in the prompt's style), as a sampler."
     return AblationRow(name, group="reference", sampler=ground_truth_sampler)
+
+ROW_KEYS = {  # short names of the rows, for the command line (`--rows`)
+    "baseline": BASELINE, "sink": SINK, "detach": DETACH, "latent3d": LATENT3D, "endless_world": ENDLESS_WORLD,
+    "l3d": L3D, "alternation": ALTERNATION, "long_only": LONG_ONLY, "short_only": SHORT_ONLY}
+
+def select_rows(rows: list, keys) -> list:
+    "The rows named by `keys` (`ROW_KEYS`' short names), in the table's order; None or empty: every row."
+    if not keys:
+        return list(rows)
+    unknown = sorted(set(keys) - set(ROW_KEYS))
+    if unknown:
+        raise ValueError(f"rows: unknown row(s) {unknown}; known: {', '.join(ROW_KEYS)}")
+    wanted = {ROW_KEYS[key] for key in keys}
+    return [row for row in rows if row.name in wanted]
 
 def missing_rows(rows: list) -> dict:
     "{row name: why it can't run} for the rows whose checkpoint is missing."
@@ -396,6 +411,8 @@ def ablation_table(results: dict, seconds: float) -> str:
                 reasons.append(f"- {name}: {row['reason']}")
             continue
         shown = {**at, "fps": None} if row["group"] == "reference" else at   # rendering is not generating
+        if name in results.get("fps_pass", {}).get("fps", {}):
+            shown = {**shown, "fps": results["fps_pass"]["fps"][name]}       # timed alone, not beside evaluation
         cells = [format_spread(shown.get(metric), 4 if metric == "fps" else 3) for metric, _ in TABLE_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines + ([""] + reasons if reasons else []))
@@ -405,7 +422,15 @@ def ablation_markdown(results: dict) -> str:
     tables = [ablation_table(results, seconds) for seconds in results["settings"]["table_seconds"]
               if any(f"{seconds:g}" in row.get("at", {}) for row in results["rows"].values())]
     notes = [f"- `{name}`: {definition}" for name, (_, _, definition) in METRICS.items()]
-    notes.append("- `fps`: frames generated per second of wall time, VAE decode (and 3D fusion) included")
+    timing = results.get("fps_pass")
+    if timing:
+        notes.append(f"- `fps`: frames generated per second of wall time, VAE decode (and 3D fusion) included: each "
+                     f"row streams {timing['seconds']:g} s of one prompt {timing['repeats']} times, the rows taking "
+                     f"turns, on {timing['threads']} thread(s); 1-minute load average "
+                     f"{timing['loadavg_before'][0]:.2f} before, {timing['loadavg_after'][0]:.2f} after")
+    else:
+        notes.append("- `fps`: frames generated per second of wall time, VAE decode (and 3D fusion) included, "
+                     "timed inside the cells (beside whatever else ran)")
     return "\n\n".join(tables + ["Each entry: per prompt the mean over the first N seconds' bins, then mean ± std "
                                  "over prompts.", "\n".join(notes)])
 
@@ -432,6 +457,31 @@ def plot_ablation(results: dict, title: str | None = None):
     fig.suptitle(title or f"mean ± std over {len(results['settings']['prompts'])} prompts", fontsize=10)
     return fig
 
+# %% ../nbs/13d_ablation.ipynb #8c680844
+def time_rows(rows: list,                    # rows to time: sampler rows and missing checkpoints are left out
+              prompt: str,                   # the one prompt every row streams
+              seconds: float = 20.0,         # video per stream
+              repeats: int = 3,              # streams per row, the rows taking turns
+              judges: Judges | None = None,  # the shared models; default the shipped ones
+              fps: float = 16) -> dict:
+    "Frames per second of each generator row streaming alone: {'fps': {row: spread over repeats}, settings, load}."
+    if repeats < 1 or seconds <= 0:
+        raise ValueError(f"time_rows: need seconds > 0 and repeats >= 1, got {seconds}, {repeats}")
+    streams = RowStreams(judges or Judges.load())
+    timed = [row for row in rows if row.sampler is None and row.present]
+    for row in timed:
+        streams.generator(row)                     # loading the checkpoint is not streaming
+    n_frames, values = round(seconds * fps), {row.name: [] for row in timed}
+    load_before = os.getloadavg()
+    for _ in range(repeats):
+        for row in timed:
+            start = time.perf_counter()
+            frames = sum(len(chunk) for chunk in streams.chunks(row, prompt, 0, n_frames))
+            values[row.name].append(frames / (time.perf_counter() - start))
+    return dict(prompt=prompt, seconds=seconds, repeats=repeats, threads=torch.get_num_threads(),
+                loadavg_before=list(load_before), loadavg_after=list(os.getloadavg()),
+                fps={name: spread(v) for name, v in values.items()})
+
 # %% ../nbs/13d_ablation.ipynb #278f9318
 def run_ablation(rows: list,                    # `ablation_rows(...)` (and reference rows: `ground_truth_row()`)
                  prompts: list,                 # prompt i is streamed with seed i: `world_prompts('test', n)`
@@ -442,6 +492,8 @@ def run_ablation(rows: list,                    # `ablation_rows(...)` (and refe
                  table_seconds=(30, 60),        # the lengths the table reports
                  fps: float = 16,               # the toy world's frame rate
                  judges: Judges | None = None,  # the models every cell shares; default the shipped ones
+                 fps_seconds: float = 0.0,      # > 0: the FPS column from `time_rows` (this long, on prompt 0)
+                 fps_repeats: int = 3,          # ... this many times per row
                  progress: bool = True) -> dict:
     "Stream and evaluate every (row, prompt) cell, cached and resumable; aggregate per row; write JSON, table, plot."
     # 1. what can be checked before anything runs
@@ -487,7 +539,10 @@ def run_ablation(rows: list,                    # `ablation_rows(...)` (and refe
                                          cells=dict(computed=computed, cached=len(prompts) - computed),
                                          **aggregate_cells(cells, table_seconds))
         write_json(out_dir / "ablation.json", results)
-    # 3. what a reader reads
+    # 3. the speed of every row, timed in one pass on the machine as it is now
+    if fps_seconds > 0:
+        results["fps_pass"] = time_rows(rows, prompts[0], fps_seconds, fps_repeats, judges, fps)
+    # 4. what a reader reads
     write_json(out_dir / "ablation.json", results)
     (out_dir / "ablation.md").write_text(ablation_markdown(results) + "\n")
     plot_ablation(results).savefig(out_dir / "ablation.png", dpi=90)

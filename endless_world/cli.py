@@ -5,6 +5,7 @@
 # %% ../nbs/98_cli.ipynb #7d0b2fd1
 from __future__ import annotations
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -302,19 +303,20 @@ def _run_eval_ablation(args):
     "`endless-world eval ablation`: the paper's ablation table at toy scale, resumable, as JSON, markdown and a plot."
     import torch
     from endless_world.ablation import (ablation_rows, ablation_table, comparison_markdown, ground_truth_row,
-                                        paper_comparison, run_ablation)
+                                        paper_comparison, run_ablation, select_rows)
     from endless_world.checkpoint import DATA_DIR
     from endless_world.train.latent_data import world_prompts
     torch.set_num_threads(args.threads)
     try:
-        rows = ablation_rows(args.data_dir or DATA_DIR, checkpoints=dict(args.generator or []))
+        rows = select_rows(ablation_rows(args.data_dir or DATA_DIR, checkpoints=dict(args.generator or [])),
+                           args.rows)
         prompts = world_prompts('test', args.prompts)
     except ValueError as err:                  # an unknown variant, too many prompts: one line, exit 2
         raise UsageError(str(err)) from err
     rows = ([] if args.no_ground_truth else [ground_truth_row()]) + rows
     results = run_ablation(rows, prompts, args.seconds, args.out_dir, bin_seconds=args.bin_seconds,
                            n_reference_clips=args.reference_clips, table_seconds=tuple(args.table_seconds),
-                           progress=not args.quiet)
+                           fps_seconds=args.fps_seconds, fps_repeats=args.fps_repeats, progress=not args.quiet)
     for seconds in args.table_seconds:
         if any(f'{seconds:g}' in row.get('at', {}) for row in results['rows'].values()):
             print(ablation_table(results, seconds), end='\n\n')
@@ -322,6 +324,11 @@ def _run_eval_ablation(args):
     print(comparison_markdown(paper_comparison(results, paper_seconds), paper_seconds))
     print(f"wrote {args.out_dir / 'ablation.json'}, ablation.md and ablation.png "
           f"(cells cached in {args.out_dir / 'cells'}: a rerun resumes)")
+    if args.publish is not None:             # the results without the cells, e.g. into benchmarks/results/
+        args.publish.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ('.json', '.md', '.png'):
+            shutil.copyfile(args.out_dir / f'ablation{suffix}', args.publish.with_name(args.publish.name + suffix))
+        print(f"copied them to {args.publish}.json, .md and .png")
     return results
 
 def _add_eval_ablation(models):
@@ -345,6 +352,16 @@ def _add_eval_ablation(models):
     p.add_argument('--reference-clips', type=positive_int, default=16,
                    help='ground-truth clips per prompt in its reference (default: 16)')
     p.add_argument('--no-ground-truth', action='store_true', help='leave out the ground-truth reference row')
+    p.add_argument('--rows', nargs='+', metavar='ROW', default=None,
+                   help='only these rows: baseline sink detach latent3d endless_world l3d alternation long_only '
+                        'short_only (default: all)')
+    p.add_argument('--fps-seconds', type=float, default=20.0,
+                   help='the FPS column: every row streams this many seconds alone, the rows taking turns, after '
+                        "the cells (default: 20; 0: the cells' own timing)")
+    p.add_argument('--fps-repeats', type=positive_int, default=3, help='streams per row for the FPS column (default: 3)')
+    p.add_argument('--publish', type=Path, default=None, metavar='PREFIX',
+                   help='also copy ablation.json/.md/.png to PREFIX.json/.md/.png, '
+                        'e.g. benchmarks/results/ablation')
     out_dir_option(p, 'ablation', 'ablation.json, ablation.md, ablation.png and the cached cells')
     run_options(p, threads=1, progress='progress messages')
     p.set_defaults(run=_run_eval_ablation)

@@ -138,3 +138,21 @@ def test_fusion_rows_stream_with_their_fusion_module(data_dir, judges):
                                         "world of mixed on speckled ground", 0, 33)) for fusion in (True, False))
     assert torch.equal(fused[0], plain[0])            # the first chunk: no frames yet, the 3D term is nothing
     assert (fused[-1] - plain[-1]).abs().max() > 1e-4  # later chunks: the fused features change the stream
+
+
+def test_eval_ablation_command_picks_rows_times_them_and_publishes(data_dir, tmp_path, capsys):
+    "`endless-world eval ablation --rows … --fps-seconds … --publish …` on the stand-ins, in process."
+    from endless_world.cli import main
+    out, publish = tmp_path / "run", tmp_path / "results" / "ablation_long"
+    argv = ["eval", "ablation", "--data-dir", str(data_dir), "--rows", "sink", "baseline", "--prompts", "1",
+            "--seconds", "2", "--bin-seconds", "2", "--table-seconds", "2", "--reference-clips", "2",
+            "--fps-seconds", "1", "--fps-repeats", "2", "--out-dir", str(out), "--publish", str(publish), "--quiet"]
+    assert main(argv) == 0
+    results = json.loads(publish.with_suffix(".json").read_text())
+    assert list(results["rows"]) == ["ground truth", BASELINE, SINK]        # the table's order, not the argument's
+    assert list(results["fps_pass"]["fps"]) == [BASELINE, SINK] and results["fps_pass"]["repeats"] == 2
+    assert publish.with_suffix(".png").stat().st_size > 0
+    assert "taking turns" in publish.with_suffix(".md").read_text()
+    capsys.readouterr()
+    assert main(argv[:4] + ["--rows", "sinks"]) == 2                        # an unknown row: one line, exit 2
+    assert "unknown row" in capsys.readouterr().err
