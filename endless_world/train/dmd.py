@@ -43,9 +43,11 @@ def score_x0(model: nn.Module,              # the teacher or the critic (bidirec
              sigma: torch.Tensor,           # their noise levels [B]
              context: torch.Tensor,         # text embeddings [B, L, D]
              guidance_scale: float = 1.0,   # CFG s (uncond + s·(cond − uncond)); 1 = the conditional model alone
+             uncond_context: torch.Tensor | None = None,   # CFG's unconditional text [1 or B, L, D]; None: zeros
              ) -> torch.Tensor:             # x̂0 [B, C, F, H, W], in x_t's dtype
     "A denoiser's clean-sample prediction x̂0 = x_t − σ·v from its (guided) velocity at t = 1000·σ."
-    flow = cfg_velocity(model, x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context, guidance_scale)
+    flow = cfg_velocity(model, x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context, guidance_scale,
+                        uncond_context=uncond_context)
     return FewStepSampler.x0_from_flow(x_t, flow.to(x_t.dtype), expand_sigma(sigma, x_t))
 
 def critic_from_teacher(teacher: nn.Module) -> nn.Module:

@@ -37,7 +37,7 @@ from ..vae import StreamingVAEDecoder, denormalize_latents, vae_to_video
 from .dmd import (DMD_TOY, EMA, DMDConfig, dmd_frame_losses, dmd_gradient, dmd_optimizers,
                                      critic_from_teacher, sample_score_sigmas, score_x0)
 from .latent_data import check_recipe
-from .teacher import NUM_TRAIN_TIMESTEPS, add_noise, cfg_velocity, expand_sigma, flow_target
+from .teacher import add_noise, flow_target
 from .toy_vae import truncate_log
 
 # %% auto #0
@@ -250,12 +250,8 @@ def window_dmd_terms(x: torch.Tensor,            # the window's latents [B, C, F
     "DMD over a whole window (`11_dmd`): its per-frame terms, whose mean is the loss; the draws are given."
     with torch.no_grad():
         x_t = add_noise(x.detach(), noise.to(x), sigma.to(x.device))
-        if uncond_context is None:       # the toy teacher's null condition
-            real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale)
-        else:                            # `score_x0` against the given unconditional text (Wan's negative prompt)
-            flow = cfg_velocity(teacher, x_t, sigma.to(x.device).float() * NUM_TRAIN_TIMESTEPS, context,
-                                guidance_scale, uncond_context=uncond_context)
-            real_x0 = FewStepSampler.x0_from_flow(x_t, flow.to(x_t.dtype), expand_sigma(sigma.to(x.device), x_t))
+        # the real score against the toy teacher's null condition (None) or Wan's negative prompt
+        real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale, uncond_context)
         fake_x0 = score_x0(critic, x_t, sigma.to(x.device), context)
         grad = dmd_gradient(x, real_x0, fake_x0)
     return dmd_frame_losses(x, grad)
