@@ -2,11 +2,12 @@
 
 Usage (a GPU machine, the project and its dependencies installed or on PYTHONPATH):
 
-    python benchmarks/gpu_stream.py --self-forcing PATH/TO/Self-Forcing --out gpu_stream.json [--compile] [--vae]
+    python benchmarks/gpu_stream.py --self-forcing PATH/TO/Self-Forcing --out gpu_stream.json [--compile] [--vae] \
+        [--vggt] [--overlap]
 
 Smoke test on the CPU (a tiny config, no peer unless a checkout is given; takes well under a minute):
 
-    python benchmarks/gpu_stream.py --device cpu --tiny --out /tmp/gpu_stream_tiny.json
+    python benchmarks/gpu_stream.py --device cpu --tiny --vae --vggt --overlap --out /tmp/gpu_stream_tiny.json
 
 Random weights (speed does not depend on them), bf16 on a GPU, float32 on the CPU. Self-Forcing's inference protocol:
 Wan2.1-T2V-1.3B at 832x480 (60x104 latents, 1560 tokens per latent frame), chunks of 3 latent frames (12 video
@@ -20,6 +21,15 @@ frames), 4 denoising steps + the clean re-run at t = 0 per chunk. Measured, each
   project_stream  StreamingGenerator (sink 1, long 17 / short 1 alternating), optimised and reference, steady state
   compiled        (--compile) the optimised stream with torch.compile(model)
   vae             (--vae) the Wan VAE's streaming decode of 3-latent-frame chunks, and the end-to-end FPS
+  vggt            (--vggt) VGGT-1B's features (random weights, float32 under bf16 autocast) of 1 / 4 / 12 frames at
+                  518x294, beside their FLOP count (endless_world.realtime.vggt_features_flops)
+  stream_3d       (--vggt) the sink stream with the 3D branch in the loop (TextFusionCondition on VGGT-1B, the chosen
+                  cadence REALTIME_CADENCE: the newest 4 frames at 518x294, every 4 chunks) and the Wan VAE decode,
+                  sequential, per chunk DiT / 3D / decode seconds; stream_3d_every1: VGGT before every chunk;
+                  stream_plain: the same loop without the 3D branch
+  overlap         (--overlap) end-to-end FPS as a player receives the chunks: the sequential loop against the decode
+                  overlapped with the next chunk's DiT on a second CUDA stream (stream_decoded), without and with the
+                  3D branch at the chosen cadence, and max |overlapped - sequential| of the frames
   agreement       max |optimised - reference| of the project's outputs (bf16 on a GPU: expected 0)
 
 Self-Forcing is read from a checkout (only its `wan/` folder); where flash-attn is not importable, its attention
@@ -46,6 +56,8 @@ from endless_world.checkpoint import write_json  # noqa: E402
 from endless_world.dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, toy_dit_config  # noqa: E402
 from endless_world.sampler import FewStepSampler, denoise_chunk, sample_noise  # noqa: E402
 from endless_world.streaming import ContextSchedule, StreamingGenerator  # noqa: E402
+from endless_world.realtime import (REALTIME_CADENCE, AutocastFeatures, clock_loop, steady_rows,  # noqa: E402
+                                    stream_decoded, timed_chunks, vggt_features_flops, vggt_input_size)
 
 REFERENCE = dict(preallocate=False, reuse_reads=False, cache_text=False)   # the unoptimised path
 CHUNK, KV_CHUNKS = 3, 7                      # Self-Forcing: 7 chunks of 3 latent frames = 21 latent frames
@@ -178,6 +190,48 @@ def run_project_stream(model, sc: dict, device: str, dtype, options: dict, chunk
     return seconds, torch.cat(latents, 2), stream
 
 
+def build_3d_branch(tiny: bool, device: str, text_dim: int):
+    "VGGT for the 3D branch (tiny: the shipped toy VGGT; else VGGT-1B's aggregator, random), its size and a fusion."
+    from endless_world.fusion import TextFusion3D
+    from endless_world.toy_vggt import load_toy_vggt
+    from endless_world.vggt import VGGT, vggt_1b_config
+    torch.manual_seed(0)
+    if tiny:
+        vggt, size = load_toy_vggt()[0].to(device), None                # sees the toy VAE's 64x64 frames as they are
+    else:
+        with torch.device(device):
+            vggt = VGGT(dict(aggregator=vggt_1b_config()["aggregator"]))  # features only: no head is run
+        size = vggt_input_size(480, 832, REALTIME_CADENCE["width"])       # 294 x 518
+    vggt = vggt.eval().requires_grad_(False)
+    extractor = AutocastFeatures(vggt, torch.bfloat16 if device.startswith("cuda") else None)
+    fusion = TextFusion3D(2 * vggt.config["aggregator"]["embed_dim"], text_dim, hidden=32 if tiny else 128).to(device)
+    torch.nn.init.normal_(fusion.zero_conv.weight, std=0.5 / fusion.zero_conv.in_channels ** 0.5)  # as if trained
+    return vggt, extractor, fusion, size
+
+
+def stream_with(model, sc: dict, device: str, dtype, condition=None):
+    "The sink stream (the paper's schedule) with a conditioning hook and no decoder of its own."
+    lh, lw = sc["latent_hw"]
+    generator = torch.Generator(device=device).manual_seed(1)
+    context = torch.randn(1, sc["text_len"], model.config.text_dim, generator=generator, device=device).to(dtype)
+    return StreamingGenerator(model, context, lh, lw, schedule=ContextSchedule.from_video_frames(), seed=0,
+                              dtype=dtype, condition=condition)
+
+
+def summary_3d(rows: list[dict], warm: int, every: int = 1) -> dict:
+    "Per-chunk DiT / 3D / decode seconds of `timed_chunks`, their steady-state means and the sequential FPS."
+    steady = steady_rows(rows, warm, every)                      # whole cadence periods after the warm-up
+    means = {k: statistics.mean(r[k] for r in steady) for k in ("dit_s", "vggt_s", "vae_s")}
+    runs = [r["vggt_s"] for r in steady if r["vggt_ran"]]
+    frames = statistics.mean(r["frames"] for r in steady)
+    return dict(dit_chunk_s=means["dit_s"], vggt_chunk_s=means["vggt_s"], vae_chunk_s=means["vae_s"],
+                vggt_run_s=statistics.mean(runs) if runs else None, vggt_runs=sum(r["vggt_ran"] for r in rows),
+                fps=frames / sum(means.values()), dit_3d_fps=frames / (means["dit_s"] + means["vggt_s"]),
+                first_chunk_s=rows[0]["dit_s"] + rows[0]["vggt_s"] + rows[0]["vae_s"],
+                finite=all(r["finite"] for r in rows),
+                chunk_s=[dict(dit=r["dit_s"], vggt=r["vggt_s"], vae=r["vae_s"]) for r in rows])
+
+
 def summary(seconds: list[float], warm: int = 0) -> dict:
     "Per-chunk seconds, their steady-state mean (after `warm` chunks) and the video FPS it means."
     steady = seconds[warm:] or seconds
@@ -198,6 +252,9 @@ def main(argv=None):
     ap.add_argument("--compile", action="store_true", help="also time the stream with torch.compile(model)")
     ap.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
     ap.add_argument("--vae", action="store_true", help="also time the Wan VAE's streaming decode")
+    ap.add_argument("--vggt", action="store_true", help="also time the 3D branch: VGGT-1B alone, and in the loop")
+    ap.add_argument("--overlap", action="store_true",
+                    help="also time the decode overlapped with the next chunk's DiT against the sequential loop")
     a = ap.parse_args(argv)
     device = a.device
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
@@ -291,11 +348,73 @@ def main(argv=None):
         except Exception as err:
             result["vae"] = dict(error=repr(err)[:800])
         write_json(a.out, result)
+    # 5. optional: the 3D branch, VGGT-1B alone (1 / 4 / 12 frames), then in the loop (sequential, part by part)
+    vae_3d = None
+    if a.vggt or a.overlap:
+        from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config, wan21_vae_config
+        vae_3d = build_vae(toy_vae_config(z_dim=16) if a.tiny else wan21_vae_config(), device=device).to(dtype).eval()
+        vggt, extractor, fusion, size = build_3d_branch(a.tiny, device, model.config.text_dim)
+        pixel_hw = (sc["latent_hw"][0] * 8, sc["latent_hw"][1] * 8)
+        vggt_hw = size or pixel_hw
+
+        def hook(every):
+            from endless_world.fusion import TextFusionCondition
+            return TextFusionCondition(fusion, extractor, last_frames=REALTIME_CADENCE["last_frames"], every=every,
+                                       size=size)
+    if a.vggt:
+        try:
+            timings = {}
+            for n in (1, 4, 12):
+                images = torch.rand(1, n, 3, *vggt_hw, device=device)
+                for _ in range(2):                                                       # warm-up
+                    extractor.features(images)
+                seconds = [timed(device, extractor.features, images)[0] for _ in range(5)]
+                flops = vggt_features_flops(vggt.config, n, *vggt_hw)["total"]
+                median = statistics.median(seconds)
+                timings[str(n)] = dict(seconds=seconds, median_s=median, tflop=flops / 1e12,
+                                       tflops_per_s=flops / median / 1e12)
+            result["vggt"] = dict(input_hw=list(vggt_hw), autocast=str(extractor.dtype), frames=timings)
+        except Exception as err:
+            result["vggt"] = dict(error=repr(err)[:800])
+        write_json(a.out, result)
+        for name, every in (("stream_plain", None), ("stream_3d", REALTIME_CADENCE["every"]), ("stream_3d_every1", 1)):
+            try:
+                stream = stream_with(model, sc, device, dtype, None if every is None else hook(every))
+                rows, _ = timed_chunks(stream, StreamingVAEDecoder(vae_3d), a.chunks)
+                result[name] = dict(summary_3d(rows, warm, every or 1), every=every,
+                                    last_frames=REALTIME_CADENCE["last_frames"], vggt_input_hw=list(vggt_hw))
+            except Exception as err:
+                result[name] = dict(error=repr(err)[:800])
+            write_json(a.out, result)
+
+    # 6. optional: the decode overlapped with the next chunk's DiT (a side CUDA stream) against the sequential loop
+    if a.overlap:
+        try:
+            overlap_result = {}
+            for label, every in (("plain", None), ("3d", REALTIME_CADENCE["every"])):
+                for mode, overlap in (("sequential", False), ("overlapped", True)):
+                    stream = stream_with(model, sc, device, dtype, None if every is None else hook(every))
+                    loop = stream_decoded(stream, StreamingVAEDecoder(vae_3d), a.chunks, overlap=overlap)
+                    overlap_result[f"{label}_{mode}"] = clock_loop(loop, device, warm)
+                    write_json(a.out, dict(result, overlap=overlap_result))
+            for label in ("plain", "3d"):
+                overlap_result[f"speedup_{label}"] = (overlap_result[f"{label}_overlapped"]["fps"]
+                                                      / overlap_result[f"{label}_sequential"]["fps"])
+            # the same frames either way: both loops side by side for a few chunks
+            loops = [stream_decoded(stream_with(model, sc, device, dtype, hook(REALTIME_CADENCE["every"])),
+                                    StreamingVAEDecoder(vae_3d), min(a.chunks, 6), overlap=overlap)
+                     for overlap in (False, True)]
+            overlap_result["frames_max_abs_diff"] = max((x.float() - y.float()).abs().max().item()
+                                                        for x, y in zip(*loops, strict=True))
+            result["overlap"] = overlap_result
+        except Exception as err:
+            result["overlap"] = dict(error=repr(err)[:800])
+        write_json(a.out, result)
     if device.startswith("cuda"):
         result["peak_gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 2**30
     write_json(a.out, result)
     print(json.dumps({k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk != "chunk_s"})
-                      for k, v in result.items()}, indent=1))
+                      for k, v in result.items()}, indent=1, default=str))
     return result
 
 

@@ -92,7 +92,7 @@ class LatentFusion3D(nn.Module):
 
 # %% ../nbs/07_fusion.ipynb #b4c5d6e7
 def frame_features(extractor, state: StreamState, last_frames: int | None = None, pixel_range=(-1.0, 1.0),
-                   dtype: torch.dtype = torch.float32):
+                   dtype: torch.dtype = torch.float32, size: tuple[int, int] | None = None):
     "f3D [B, S, C3, h, w] of the state's decoded frames by a frozen `extractor.features`; None before the first chunk."
     if state.num_frames == 0:
         return None
@@ -102,6 +102,11 @@ def frame_features(extractor, state: StreamState, last_frames: int | None = None
     frames = state.frames if last_frames is None else state.frames[:, -last_frames:]   # [B, S, 3, H, W]
     lo, hi = pixel_range
     images = ((frames.to(dtype) - lo) / (hi - lo)).clamp(0, 1)                          # in [0, 1]
+    if size is not None and tuple(images.shape[-2:]) != tuple(size):                  # what the extractor sees
+        B = images.shape[0]
+        images = F.interpolate(rearrange(images, "b s c h w -> (b s) c h w"), size=tuple(size), mode="bilinear",
+                               align_corners=False, antialias=True).clamp(0, 1)
+        images = rearrange(images, "(b s) c h w -> b s c h w", b=B)                    # [B, S, 3, *size]
     with torch.no_grad():                                                               # frozen: no gradient into it
         return extractor.features(images)
 
@@ -111,14 +116,32 @@ class FusionCondition:
                  fusion: nn.Module,                # the learnable fusion (zero conv at init: no change)
                  extractor,                        # frozen, with `.features(frames [B, S, 3, H, W] in [0, 1])`
                  last_frames: int | None = None,   # run it on the newest `last_frames` decoded frames (None: all)
-                 pixel_range=(-1.0, 1.0)):         # the decoder's pixel range, mapped to [0, 1]
+                 pixel_range=(-1.0, 1.0),          # the decoder's pixel range, mapped to [0, 1]
+                 every: int = 1,                   # run the extractor every `every` chunks, reuse its f3D in between
+                 size: tuple[int, int] | None = None):   # (H, W) the frames are resized to for it (None: as decoded)
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an int >= 1 (chunks between two runs of the extractor), got {every!r}")
         self.fusion, self.extractor, self.last_frames, self.pixel_range = fusion, extractor, last_frames, pixel_range
+        self.every, self.size = every, size
+        self.f3d = None                   # the extractor's last output, reused until the next refresh
+        self.chunks_since_refresh = 0     # chunks conditioned on `f3d` so far
+        self.extractor_calls = 0          # runs of the extractor, over the hook's life
+
+    def due(self, state: StreamState) -> bool:
+        "Whether the extractor runs before this chunk: the first chunk with frames, then every `every`-th chunk."
+        return state.num_frames > 0 and (self.f3d is None or self.chunks_since_refresh >= self.every)
 
     def __call__(self, state: StreamState) -> Conditioning:
-        f3d = frame_features(self.extractor, state, self.last_frames, self.pixel_range)
-        if f3d is None:
-            return Conditioning()                   # first chunk: nothing generated yet, the plain prompt
-        return self.condition(state, f3d)
+        if state.num_frames == 0:
+            self.f3d, self.chunks_since_refresh = None, 0     # a new stream: nothing to reuse
+            return Conditioning()                             # first chunk: nothing generated yet, the plain prompt
+        if self.due(state):
+            self.f3d = frame_features(self.extractor, state, self.last_frames, self.pixel_range, size=self.size)
+            self.chunks_since_refresh = 0
+            self.extractor_calls += 1
+        self.chunks_since_refresh += 1
+        # the fusion itself is cheap: recomputed from the kept f3D, it follows a prompt switch or a strength change
+        return self.condition(state, self.f3d)
 
     def condition(self, state: StreamState, f3d: torch.Tensor) -> Conditioning:
         raise NotImplementedError
@@ -150,9 +173,11 @@ def fusion_kind(fusion: nn.Module) -> str:
 def fusion_hook(fusion: nn.Module,                  # a `TextFusion3D` or `LatentFusion3D`
                 extractor,                          # the frozen 3D feature extractor (the toy VGGT)
                 last_frames: int | None = None,     # it sees the newest this many decoded frames (None: all)
+                every: int = 1,                     # it runs every `every` chunks, its f3D reused in between
+                size: tuple[int, int] | None = None,   # (H, W) it sees the frames at (None: as decoded)
                 ) -> FusionCondition:
     "The stream's conditioning hook for `fusion`: a `TextFusionCondition` or a `LatentFusionCondition`."
-    return FUSION_KINDS[fusion_kind(fusion)][1](fusion, extractor, last_frames=last_frames)
+    return FUSION_KINDS[fusion_kind(fusion)][1](fusion, extractor, last_frames=last_frames, every=every, size=size)
 
 def save_fusion(path,                               # writes path.safetensors + path.json
                 fusion: nn.Module,                  # a `TextFusion3D` or `LatentFusion3D`

@@ -409,8 +409,9 @@ def fusion_for(meta: dict, generator: Path, fusion=None) -> Path | None:
     named = meta.get("fusion")
     return None if not named else weights_path(Path(generator).parent / named)
 
-def fusion_condition(path, strength: float | None = None, vggt=None) -> tuple[Callable, dict]:
-    "The stream's conditioning hook for the fusion checkpoint `path` (at `strength`; None: as trained), and its info."
+def fusion_condition(path, strength: float | None = None, vggt=None, every: int = 1) -> tuple[Callable, dict]:
+    """The stream's conditioning hook for the fusion checkpoint `path` (at `strength`; None: as trained), and its info;
+    `every`: the VGGT runs every this many chunks, its features reused in between (1: before every chunk)."""
     fusion, config = load_fusion(path)
     if strength is not None:
         fusion.strength = float(strength)
@@ -420,8 +421,10 @@ def fusion_condition(path, strength: float | None = None, vggt=None) -> tuple[Ca
         if feat_dim != config["feat_dim"]:
             raise CheckpointError(f"{path}: expects {config['feat_dim']}-channel 3D features, the toy VGGT makes "
                                   f"{feat_dim}")
-    condition = fusion_hook(fusion, vggt, last_frames=config.get("last_frames"))
+    condition = fusion_hook(fusion, vggt, last_frames=config.get("last_frames"), every=every)
     info = dict(file=str(path), kind=config["kind"], strength=fusion.strength, last_frames=config.get("last_frames"))
+    if every != 1:
+        info["every"] = every
     return condition, info
 
 # %% ../nbs/15_generate.ipynb #f24e997b
