@@ -358,7 +358,8 @@ def _add_eval_ablation(models):
     p.add_argument('--fps-seconds', type=float, default=20.0,
                    help='the FPS column: every row streams this many seconds alone, the rows taking turns, after '
                         "the cells (default: 20; 0: the cells' own timing)")
-    p.add_argument('--fps-repeats', type=positive_int, default=3, help='streams per row for the FPS column (default: 3)')
+    p.add_argument('--fps-repeats', type=positive_int, default=3,
+                   help='streams per row for the FPS column (default: 3)')
     p.add_argument('--publish', type=Path, default=None, metavar='PREFIX',
                    help='also copy ablation.json/.md/.png to PREFIX.json/.md/.png, '
                         'e.g. benchmarks/results/ablation')

@@ -483,7 +483,8 @@ def measure_vggt_activations(config: dict | None = None,   # VGGT's config (defa
             vggt = VGGT(config).requires_grad_(False)
             images = torch.rand(1, frames, 3, 2 * vggt.patch_size, width * vggt.patch_size, requires_grad=True)
             def run(vggt=vggt, images=images):
-                with torch.autocast("cpu", torch.bfloat16), checkpointed_blocks(vggt) if checkpointed else nullcontext():
+                blocks = checkpointed_blocks(vggt) if checkpointed else nullcontext()
+                with torch.autocast("cpu", torch.bfloat16), blocks:
                     vggt.features(images)
             sizes.append(saved_activation_bytes(run, vggt))
         per_layer[frames, width] = sizes[1] - sizes[0]
