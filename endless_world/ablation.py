@@ -463,11 +463,13 @@ def time_rows(rows: list,                    # rows to time: sampler rows and mi
               seconds: float = 20.0,         # video per stream
               repeats: int = 3,              # streams per row, the rows taking turns
               judges: Judges | None = None,  # the shared models; default the shipped ones
-              fps: float = 16) -> dict:
+              fps: float = 16,
+              streams: RowStreams | None = None,   # a run's `RowStreams`: its generators are loaded already
+              ) -> dict:
     "Frames per second of each generator row streaming alone: {'fps': {row: spread over repeats}, settings, load}."
     if repeats < 1 or seconds <= 0:
         raise ValueError(f"time_rows: need seconds > 0 and repeats >= 1, got {seconds}, {repeats}")
-    streams = RowStreams(judges or Judges.load())
+    streams = streams or RowStreams(judges or Judges.load())
     timed = [row for row in rows if row.sampler is None and row.present]
     for row in timed:
         streams.generator(row)                     # loading the checkpoint is not streaming
@@ -541,7 +543,7 @@ def run_ablation(rows: list,                    # `ablation_rows(...)` (and refe
         write_json(out_dir / "ablation.json", results)
     # 3. the speed of every row, timed in one pass on the machine as it is now
     if fps_seconds > 0:
-        results["fps_pass"] = time_rows(rows, prompts[0], fps_seconds, fps_repeats, judges, fps)
+        results["fps_pass"] = time_rows(rows, prompts[0], fps_seconds, fps_repeats, judges, fps, streams)
     # 4. what a reader reads
     write_json(out_dir / "ablation.json", results)
     (out_dir / "ablation.md").write_text(ablation_markdown(results) + "\n")
