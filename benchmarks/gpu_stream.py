@@ -20,7 +20,10 @@ frames), 4 denoising steps + the clean re-run at t = 0 per chunk. Measured, each
   peer_stream     the peer with its own attention sink and rolling window (sink 1 + 21 frames), --chunks chunks
   project_stream  StreamingGenerator (sink 1, long 17 / short 1 alternating), optimised and reference, steady state
   compiled        (--compile) the optimised stream with torch.compile(model)
-  vae             (--vae) the Wan VAE's streaming decode of 3-latent-frame chunks, and the end-to-end FPS
+  vae             (--vae) the Wan VAE's streaming decode of 3-latent-frame chunks, step by step faster: plain,
+                  + cuDNN's autotuner, + channels-last 3D weights, + a whole chunk per decoder call
+                  (endless_world.realtime.fast_decoder), + torch.compile (--compile-vae); each one's frames against
+                  plain's, and the end-to-end FPS each would give after the DiT stream
   vggt            (--vggt) VGGT-1B's features (random weights, float32 under bf16 autocast) of 1 / 4 / 12 frames at
                   518x294, beside their FLOP count (endless_world.realtime.vggt_features_flops)
   stream_3d       (--vggt) the sink stream with the 3D branch in the loop (TextFusionCondition on VGGT-1B, the chosen
@@ -31,6 +34,9 @@ frames), 4 denoising steps + the clean re-run at t = 0 per chunk. Measured, each
                   overlapped with the next chunk's DiT on a second CUDA stream (stream_decoded), without and with the
                   3D branch at the chosen cadence, and max |overlapped - sequential| of the frames
   agreement       max |optimised - reference| of the project's outputs (bf16 on a GPU: expected 0)
+
+With --fast the 3D loop and the overlap run the fast decoder (compiled with --compile-vae) and, with --compile,
+the compiled DiT: the fastest configuration end to end.
 
 Self-Forcing is read from a checkout (only its `wan/` folder); where flash-attn is not importable, its attention
 calls are replaced by the same math through PyTorch SDPA (as this project's default). The JSON is rewritten after
@@ -56,8 +62,8 @@ from endless_world.checkpoint import write_json  # noqa: E402
 from endless_world.dit import WAN_T2V_1P3B_CONFIG, CausalWanDiT, KVCache, cast_dit, toy_dit_config  # noqa: E402
 from endless_world.sampler import FewStepSampler, denoise_chunk, sample_noise  # noqa: E402
 from endless_world.streaming import ContextSchedule, StreamingGenerator  # noqa: E402
-from endless_world.realtime import (REALTIME_CADENCE, AutocastFeatures, clock_loop, steady_rows,  # noqa: E402
-                                    stream_decoded, timed_chunks, vggt_features_flops, vggt_input_size)
+from endless_world.realtime import (REALTIME_CADENCE, AutocastFeatures, clock_loop, fast_decoder,  # noqa: E402
+                                    steady_rows, stream_decoded, timed_chunks, vggt_features_flops, vggt_input_size)
 
 REFERENCE = dict(preallocate=False, reuse_reads=False, cache_text=False)   # the unoptimised path
 CHUNK, KV_CHUNKS = 3, 7                      # Self-Forcing: 7 chunks of 3 latent frames = 21 latent frames
@@ -251,7 +257,12 @@ def main(argv=None):
     ap.add_argument("--chunks", type=int, default=24, help="chunks of each stream (steady state from chunk 6)")
     ap.add_argument("--compile", action="store_true", help="also time the stream with torch.compile(model)")
     ap.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
-    ap.add_argument("--vae", action="store_true", help="also time the Wan VAE's streaming decode")
+    ap.add_argument("--vae", action="store_true",
+                    help="also time the Wan VAE's streaming decode: plain, + cuDNN autotuner, + channels-last weights, "
+                         "+ a whole chunk per decoder call (realtime.fast_decoder)")
+    ap.add_argument("--compile-vae", action="store_true", help="also time fast_decoder(compile=True)")
+    ap.add_argument("--fast", action="store_true",
+                    help="the 3D loop and the overlap with the fast decoder and (with --compile) the compiled DiT")
     ap.add_argument("--vggt", action="store_true", help="also time the 3D branch: VGGT-1B alone, and in the loop")
     ap.add_argument("--overlap", action="store_true",
                     help="also time the decode overlapped with the next chunk's DiT against the sequential loop")
@@ -316,6 +327,7 @@ def main(argv=None):
     write_json(a.out, result)
 
     # 3. optional: the compiled stream
+    compiled = None
     if a.compile:
         try:
             compiled = torch.compile(model, mode=a.compile_mode)
@@ -326,27 +338,56 @@ def main(argv=None):
                                                      max_abs_vs_eager=(latents.float() - outputs["project_stream"]
                                                                        .float()).abs().max().item())
         except Exception as err:
+            compiled = None
             result["project_stream_compiled"] = dict(error=repr(err)[:800])
         write_json(a.out, result)
 
-    # 4. optional: the Wan VAE's streaming decode, and end to end (DiT stream then decode, one after the other)
+    # 4. optional: the Wan VAE's streaming decode, plain and sped up step by step, and end to end (DiT then decode)
     if a.vae:
-        try:
-            from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config, wan21_vae_config
-            vae = build_vae(toy_vae_config() if a.tiny else wan21_vae_config(), device=device).to(dtype).eval()
-            decoder, lh, lw, seconds, frames = StreamingVAEDecoder(vae), *sc["latent_hw"], [], []
-            with torch.no_grad():
-                for i in range(8):
-                    z = torch.randn(1, vae.config.z_dim, CHUNK if i else 1, lh, lw, device=device, dtype=dtype)
-                    dt, pixels = timed(device, decoder.decode_chunk, z)
-                    seconds.append(dt)
-                    frames.append(pixels.shape[2])
-            fps = sum(frames[2:]) / sum(seconds[2:])
-            dit_s = result["project_stream"]["steady_mean_s"]
-            result["vae"] = dict(chunk_s=seconds, frames=frames, frames_per_s=fps,
-                                 end_to_end_fps=VIDEO_FRAMES_PER_CHUNK / (dit_s + VIDEO_FRAMES_PER_CHUNK / fps))
-        except Exception as err:
-            result["vae"] = dict(error=repr(err)[:800])
+        from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config, wan21_vae_config
+        vae = build_vae(toy_vae_config() if a.tiny else wan21_vae_config(), device=device).to(dtype).eval()
+        lh, lw = sc["latent_hw"]
+        generator = torch.Generator(device=device).manual_seed(3)
+        latents = [torch.randn(1, vae.config.z_dim, CHUNK if i else 1, lh, lw, generator=generator, device=device,
+                               dtype=dtype) for i in range(8)]
+
+        def benchmark_on(decoder):
+            torch.backends.cudnn.benchmark = True
+            return decoder
+
+        variants = [("plain", lambda: StreamingVAEDecoder(vae)),
+                    ("cudnn_benchmark", lambda: benchmark_on(StreamingVAEDecoder(vae))),
+                    ("channels_last", lambda: fast_decoder(vae, whole_chunks=False)),   # + cudnn_benchmark
+                    ("whole_chunks", lambda: fast_decoder(vae))]                        # + channels_last
+        if a.compile_vae:
+            variants.append(("compiled", lambda: fast_decoder(vae, compile=True)))      # + whole_chunks
+        result["vae"], reference = {}, None
+        for name, make in variants:
+            try:
+                decoder = make()
+                pass_s = []
+                with torch.no_grad():
+                    for _ in range(2):                        # the first pass warms up (autotuning, compiling)
+                        decoder.reset()
+                        start = time.perf_counter()
+                        timings = [timed(device, decoder.decode_chunk, z) for z in latents]
+                        pass_s.append(time.perf_counter() - start)
+                seconds, pixels = [t for t, _ in timings], [p for _, p in timings]
+                frames = [p.shape[2] for p in pixels]
+                reference = reference or pixels
+                result["vae"][name] = dict(
+                    chunk_s=seconds, frames=frames, frames_per_s=sum(frames[2:]) / sum(seconds[2:]),
+                    first_pass_s=pass_s[0],
+                    max_abs_vs_plain=max((p.float() - q.float()).abs().max().item()
+                                         for p, q in zip(pixels, reference, strict=True)))
+            except Exception as err:
+                result["vae"][name] = dict(error=repr(err)[:800])
+            write_json(a.out, result)
+        torch.backends.cudnn.benchmark = a.fast
+        dit_s = result["project_stream"]["steady_mean_s"]
+        for row in result["vae"].values():
+            if "frames_per_s" in row:
+                row["end_to_end_fps"] = VIDEO_FRAMES_PER_CHUNK / (dit_s + VIDEO_FRAMES_PER_CHUNK / row["frames_per_s"])
         write_json(a.out, result)
     # 5. optional: the 3D branch, VGGT-1B alone (1 / 4 / 12 frames), then in the loop (sequential, part by part)
     vae_3d = None
@@ -356,6 +397,12 @@ def main(argv=None):
         vggt, extractor, fusion, size = build_3d_branch(a.tiny, device, model.config.text_dim)
         pixel_hw = (sc["latent_hw"][0] * 8, sc["latent_hw"][1] * 8)
         vggt_hw = size or pixel_hw
+        loop_model = compiled if a.fast and compiled is not None else model
+
+        def new_decoder():
+            return fast_decoder(vae_3d, compile=a.compile_vae) if a.fast else StreamingVAEDecoder(vae_3d)
+        result["loops"] = dict(fast=a.fast, compiled_dit=loop_model is not model,
+                               decoder="fast_decoder" + (" compiled" if a.compile_vae else "") if a.fast else "plain")
 
         def hook(every):
             from endless_world.fusion import TextFusionCondition
@@ -379,8 +426,8 @@ def main(argv=None):
         write_json(a.out, result)
         for name, every in (("stream_plain", None), ("stream_3d", REALTIME_CADENCE["every"]), ("stream_3d_every1", 1)):
             try:
-                stream = stream_with(model, sc, device, dtype, None if every is None else hook(every))
-                rows, _ = timed_chunks(stream, StreamingVAEDecoder(vae_3d), a.chunks)
+                stream = stream_with(loop_model, sc, device, dtype, None if every is None else hook(every))
+                rows, _ = timed_chunks(stream, new_decoder(), a.chunks)
                 result[name] = dict(summary_3d(rows, warm, every or 1), every=every,
                                     last_frames=REALTIME_CADENCE["last_frames"], vggt_input_hw=list(vggt_hw))
             except Exception as err:
@@ -393,16 +440,16 @@ def main(argv=None):
             overlap_result = {}
             for label, every in (("plain", None), ("3d", REALTIME_CADENCE["every"])):
                 for mode, overlap in (("sequential", False), ("overlapped", True)):
-                    stream = stream_with(model, sc, device, dtype, None if every is None else hook(every))
-                    loop = stream_decoded(stream, StreamingVAEDecoder(vae_3d), a.chunks, overlap=overlap)
+                    stream = stream_with(loop_model, sc, device, dtype, None if every is None else hook(every))
+                    loop = stream_decoded(stream, new_decoder(), a.chunks, overlap=overlap)
                     overlap_result[f"{label}_{mode}"] = clock_loop(loop, device, warm)
                     write_json(a.out, dict(result, overlap=overlap_result))
             for label in ("plain", "3d"):
                 overlap_result[f"speedup_{label}"] = (overlap_result[f"{label}_overlapped"]["fps"]
                                                       / overlap_result[f"{label}_sequential"]["fps"])
             # the same frames either way: both loops side by side for a few chunks
-            loops = [stream_decoded(stream_with(model, sc, device, dtype, hook(REALTIME_CADENCE["every"])),
-                                    StreamingVAEDecoder(vae_3d), min(a.chunks, 6), overlap=overlap)
+            loops = [stream_decoded(stream_with(loop_model, sc, device, dtype, hook(REALTIME_CADENCE["every"])),
+                                    new_decoder(), min(a.chunks, 6), overlap=overlap)
                      for overlap in (False, True)]
             overlap_result["frames_max_abs_diff"] = max((x.float() - y.float()).abs().max().item()
                                                         for x, y in zip(*loops, strict=True))

@@ -414,8 +414,8 @@ def _run_train_self_forcing(args):
     fusion = None if args.fusion == 'none' else args.fusion
     return train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
                               detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
-                              batch_size=args.batch_size, strategy=args.strategy, threads=args.threads,
-                              progress=not args.quiet)
+                              dmd=dict(lr=args.lr, lr_critic=args.lr_critic), batch_size=args.batch_size,
+                              strategy=args.strategy, threads=args.threads, progress=not args.quiet)
 
 def _add_train_self_forcing(models):
     "The `train self-forcing` subcommand."
@@ -433,6 +433,12 @@ def _add_train_self_forcing(models):
     p.add_argument('--fusion', choices=['none', 'text', 'latent'], default='none',
                    help="3D fusion of the toy VGGT's features: text level (Endless World) or latent level")
     p.add_argument('--l3d', action='store_true', help='add the 3D cosine loss (lambda = 0.1)')
+    from endless_world.train.toy import TOY_RECIPE       # the pipeline's learning rates are the defaults
+    rates = TOY_RECIPE['dmd']['dmd']
+    p.add_argument('--lr', type=float, default=rates['lr'],
+                   help=f"the generator's learning rate (default: {rates['lr']:g})")
+    p.add_argument('--lr-critic', type=float, default=rates['lr_critic'],
+                   help=f"the critic's learning rate (default: {rates['lr_critic']:g})")
     p.add_argument('--strategy', choices=['auto', 'ddp', 'fsdp', 'none'], default='auto',
                    help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
     stage_options(p, 'self_forcing', 'the training state, log and the trained generator', steps=600, batch_size=2,

@@ -13,12 +13,13 @@ import torch
 from einops import rearrange
 
 from .streaming import Conditioning, StreamingGenerator, StreamState, frames_per_latent
+from .vae import StreamingVAEDecoder
 from .vggt import Aggregator, DinoV2
 
 # %% auto #0
 __all__ = ['REALTIME_CADENCE', 'AutocastFeatures', 'transformer_block_flops', 'vggt_features_flops', 'vggt_input_size',
-           'cadence_costs', 'choose_cadence', 'LoopFrames', 'stream_decoded', 'sync', 'TimedCondition', 'TimedDecoder',
-           'timed_chunks', 'steady_rows', 'clock_loop']
+           'cadence_costs', 'choose_cadence', 'LoopFrames', 'stream_decoded', 'fast_decoder', 'sync', 'TimedCondition',
+           'TimedDecoder', 'timed_chunks', 'steady_rows', 'clock_loop']
 
 # %% ../nbs/21_realtime_h100.ipynb #rt0005ax
 class AutocastFeatures:
@@ -170,6 +171,26 @@ def stream_decoded(stream: StreamingGenerator,   # a stream without a decoder: t
             yield frames.handed(*pending)
     finally:
         stream.condition = hook                               # the stream's own hook back, however the loop ended
+
+# %% ../nbs/21_realtime_h100.ipynb #c30f0d73
+def fast_decoder(vae,                        # an `AutoencoderKLWan` (converted in place to channels-last weights)
+                 normalized: bool = False,   # chunks are (z - mean) / std
+                 whole_chunks: bool = True,  # one decoder call per chunk (False: one per latent frame)
+                 channels_last: bool = True, # 3D convolution weights in channels-last layout
+                 compile: bool = False,      # torch.compile the decoder
+                 compile_mode: str | None = None,
+                 ) -> StreamingVAEDecoder:
+    "A `StreamingVAEDecoder` set up for speed; on CUDA it also turns on cuDNN's autotuner (process-wide)."
+    if channels_last:
+        for param in vae.parameters():
+            if param.dim() == 5:                                   # Conv3d weights; 2D convs keep their layout
+                param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    if vae.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True                      # the chunk shapes repeat: search once per shape
+    decoder = StreamingVAEDecoder(vae, normalized, frames_per_call=None if whole_chunks else 1)
+    if compile:
+        decoder.decoder = torch.compile(vae.decoder, mode=compile_mode, dynamic=False)
+    return decoder
 
 # %% ../nbs/21_realtime_h100.ipynb #rt0007ex
 def sync(device):

@@ -118,8 +118,13 @@ def encode_video(vae: AutoencoderKLWan, video: torch.Tensor, normalized: bool = 
 # %% ../nbs/01_vae.ipynb #e2ee69ab
 class StreamingVAEDecoder:
     "Decode a latent stream of unknown length chunk by chunk (1, 4, 4, … frames per latent frame)."
-    def __init__(self, vae: AutoencoderKLWan, normalized: bool = False):
-        self.vae, self.normalized = vae, normalized  # normalized: chunks are (z - mean) / std
+    def __init__(self, vae: AutoencoderKLWan,
+                 normalized: bool = False,                # chunks are (z - mean) / std
+                 frames_per_call: int | None = 1):        # latent frames per decoder call; None: the whole chunk
+        if frames_per_call is not None and frames_per_call < 1:
+            raise ValueError(f'frames_per_call must be >= 1 or None (a whole chunk per call), got {frames_per_call}')
+        self.vae, self.normalized, self.frames_per_call = vae, normalized, frames_per_call
+        self.decoder = vae.decoder  # the module called; a compiled wrapper of it may stand in (`fast_decoder`)
         self.n_convs = sum(isinstance(m, WanCausalConv3d) for m in vae.decoder.modules())
         self.reset()
 
@@ -143,12 +148,15 @@ class StreamingVAEDecoder:
         if self.normalized:
             latents = denormalize_latents(self.vae, latents)
         x = self.vae.post_quant_conv(latents)  # 1×1×1 conv: no temporal state
-        outs = []
-        for i in range(f):
+        outs, start = [], 0
+        while start < f:
+            first = self.n_latent_frames == 0  # the video's first latent frame always goes alone ("Rep" branch)
+            size = 1 if first or self.frames_per_call == 1 else (self.frames_per_call or f)
+            piece = x[:, :, start:start + size]
             feat_idx = [0]  # position in feat_cache; each causal conv advances it
-            outs.append(self.vae.decoder(x[:, :, i:i + 1], feat_cache=self.feat_cache, feat_idx=feat_idx,
-                                         first_chunk=self.n_latent_frames == 0))
-            self.n_latent_frames += 1
+            outs.append(self.decoder(piece, feat_cache=self.feat_cache, feat_idx=feat_idx, first_chunk=first))
+            self.n_latent_frames += piece.shape[2]
+            start += piece.shape[2]
         out = torch.cat(outs, 2)
         if self.vae.config.patch_size is not None:
             out = unpatchify(out, patch_size=self.vae.config.patch_size)

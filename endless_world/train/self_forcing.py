@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -701,7 +701,8 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                        fusion: str | None = None,     # None, "text" (Endless World) or "latent" (the ablation's foil)
                        l3d: bool = False,             # + λ·L3D on every 3rd decoded frame
                        ship: bool = False,            # when done, also write data/toy_generator_<variant>.*
-                       dmd: DMDConfig = DMD_TOY,      # learning rates, guidance, critic steps, EMA, levels (`11_dmd`)
+                       dmd: DMDConfig | dict = DMD_TOY,  # learning rates, guidance, critic steps, EMA, levels
+                                                         # (`11_dmd`); a dict: fields of DMD_TOY to change
                        batch_size: int = 2,           # clips per update, over all processes
                        l3d_weight: float = 0.1,       # λ (with l3d)
                        l3d_checkpointed: bool = False,  # L3D's VAE decode and VGGT under checkpoint (the full scale)
@@ -721,6 +722,8 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                        ) -> tuple[Student, int]:      # (the student, trained, and the step reached)
     "Train (or resume) one Self-Forcing DMD variant in `out_dir`, under torchrun or in one process."
     t0 = time.time()
+    if isinstance(dmd, dict):
+        dmd = replace(DMD_TOY, **dmd)
     if threads:
         torch.set_num_threads(threads)
     rank, world, device = init_distributed()
