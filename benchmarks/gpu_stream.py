@@ -19,7 +19,8 @@ frames), 4 denoising steps + the clean re-run at t = 0 per chunk. Measured, each
                   the text projected at every call): what the optimisations buy, on this machine
   peer_stream     the peer with its own attention sink and rolling window (sink 1 + 21 frames), --chunks chunks
   project_stream  StreamingGenerator (sink 1, long 17 / short 1 alternating), optimised and reference, steady state
-  compiled        (--compile) the optimised stream with torch.compile(model)
+  compiled        (--compile) the optimised stream and the 7 chunks with torch.compile(model) (--compile-mode:
+                  e.g. reduce-overhead, CUDA graphs)
   vae             (--vae) the Wan VAE's streaming decode of 3-latent-frame chunks, step by step faster: plain,
                   + cuDNN's autotuner, + channels-last 3D weights, + a whole chunk per decoder call
                   (endless_world.realtime.fast_decoder), + torch.compile (--compile-vae); each one's frames against
@@ -337,6 +338,14 @@ def main(argv=None):
                                                      wall_s_with_compile=time.perf_counter() - start,
                                                      max_abs_vs_eager=(latents.float() - outputs["project_stream"]
                                                                        .float()).abs().max().item())
+            write_json(a.out, result)
+            run_project_kv(compiled, sc, device, dtype, {})                                # warm-up: its shapes
+            seconds, kv_latents = run_project_kv(compiled, sc, device, dtype, {})
+            result["project_kv_compiled"] = dict(summary(seconds), max_abs_vs_eager=(
+                kv_latents.float() - outputs["project_kv"].float()).abs().max().item())
+            if "peer_kv" in result:
+                result["speedup_project_kv_compiled_over_peer_kv"] = (result["peer_kv"]["total_s"]
+                                                                      / result["project_kv_compiled"]["total_s"])
         except Exception as err:
             compiled = None
             result["project_stream_compiled"] = dict(error=repr(err)[:800])
