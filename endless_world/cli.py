@@ -433,7 +433,9 @@ def _add_train_self_forcing(models):
     p.add_argument('--fusion', choices=['none', 'text', 'latent'], default='none',
                    help="3D fusion of the toy VGGT's features: text level (Endless World) or latent level")
     p.add_argument('--l3d', action='store_true', help='add the 3D cosine loss (lambda = 0.1)')
-    from endless_world.train.toy import TOY_RECIPE       # the pipeline's learning rates are the defaults
+    # the pipeline's learning rates are the defaults (a run begun at other rates resumes only with its own: the run's
+    # recorded recipe is checked)
+    from endless_world.train.toy import TOY_RECIPE
     rates = TOY_RECIPE['dmd']['dmd']
     p.add_argument('--lr', type=float, default=rates['lr'],
                    help=f"the generator's learning rate (default: {rates['lr']:g})")

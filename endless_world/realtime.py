@@ -189,7 +189,7 @@ def fast_decoder(vae,                        # an `AutoencoderKLWan` (converted 
         torch.backends.cudnn.benchmark = True                      # the chunk shapes repeat: search once per shape
     decoder = StreamingVAEDecoder(vae, normalized, frames_per_call=None if whole_chunks else 1)
     if compile:
-        decoder.decoder = torch.compile(vae.decoder, mode=compile_mode, dynamic=False)
+        decoder.decoder_module = torch.compile(vae.decoder, mode=compile_mode, dynamic=False)
     return decoder
 
 # %% ../nbs/21_realtime_h100.ipynb #rt0007ex

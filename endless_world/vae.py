@@ -124,7 +124,7 @@ class StreamingVAEDecoder:
         if frames_per_call is not None and frames_per_call < 1:
             raise ValueError(f'frames_per_call must be >= 1 or None (a whole chunk per call), got {frames_per_call}')
         self.vae, self.normalized, self.frames_per_call = vae, normalized, frames_per_call
-        self.decoder = vae.decoder  # the module called; a compiled wrapper of it may stand in (`fast_decoder`)
+        self.decoder_module = vae.decoder  # what decode_chunk calls; a compiled wrapper may stand in (`fast_decoder`)
         self.n_convs = sum(isinstance(m, WanCausalConv3d) for m in vae.decoder.modules())
         self.reset()
 
@@ -152,9 +152,9 @@ class StreamingVAEDecoder:
         while start < f:
             first = self.n_latent_frames == 0  # the video's first latent frame always goes alone ("Rep" branch)
             size = 1 if first or self.frames_per_call == 1 else (self.frames_per_call or f)
-            piece = x[:, :, start:start + size]
+            piece = x[:, :, start:start + size]  # [B, C, n <= size, h, w] -> [B, 3, 4n (1 on the very first), H, W]
             feat_idx = [0]  # position in feat_cache; each causal conv advances it
-            outs.append(self.decoder(piece, feat_cache=self.feat_cache, feat_idx=feat_idx, first_chunk=first))
+            outs.append(self.decoder_module(piece, feat_cache=self.feat_cache, feat_idx=feat_idx, first_chunk=first))
             self.n_latent_frames += piece.shape[2]
             start += piece.shape[2]
         out = torch.cat(outs, 2)

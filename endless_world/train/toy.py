@@ -50,7 +50,8 @@ class Stage:
             flags.append(f"--fusion {self.settings['fusion']}")
         if self.settings.get("l3d"):
             flags.append("--l3d")
-        rates = self.settings.get("dmd", {})
+        rates = self.settings.get("dmd", {})                  # a dict of DMDConfig fields, or a DMDConfig
+        rates = rates if isinstance(rates, dict) else rates.to_dict()
         flags += [f"--{name.replace('_', '-')} {rates[name]:g}" for name in ("lr", "lr_critic") if name in rates]
         return f"endless-world train self-forcing {' '.join(flags)} {out}"
 
