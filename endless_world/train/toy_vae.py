@@ -128,6 +128,7 @@ def train_toy_vae(
     init_from=None,                     # warm start of a new run: another run's ckpt.pt (weights only;
                                         # widened by `widen_latent` when `config` has more channels)
     stop_at: int | None = None,         # end at this step of the schedule (default `steps`)
+    decoder_only: bool = False,         # train the decoder alone: the encoder (and so every latent) stays as it is
     progress: bool = True,              # show progress bars
 ) -> AutoencoderKLWan:
     "Train (or resume) a toy VAE in `out_dir`; returns it in eval mode."
@@ -148,7 +149,11 @@ def train_toy_vae(
     config = config or toy_vae_config()
     torch.manual_seed(seed)
     vae = build_vae(config)
-    opt = torch.optim.AdamW(vae.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
+    if decoder_only:   # models trained on this VAE's latents (teacher, students) stay valid
+        vae.encoder.requires_grad_(False)
+        vae.quant_conv.requires_grad_(False)
+    trained = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, warmup))
     gen, step, ckpt = torch.Generator().manual_seed(seed), 0, out_dir / 'ckpt.pt'
     # 3. resume exactly, or warm-start a new run from another run's weights
@@ -184,7 +189,7 @@ def train_toy_vae(
             loss, parts = vae_loss(vae, sample_windows(pool, batch, frames, gen), gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             opt.step()
             sched.step()
             step += 1

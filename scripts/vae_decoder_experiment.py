@@ -1,0 +1,62 @@
+"""Experiment: train the shipped toy VAE's decoder alone, its encoder frozen (issue 8's 28 dB goal).
+
+Every model downstream (teacher, students, critic) learned the shipped VAE's latents, so retraining the encoder
+would make them all stale; the decoder only turns latents into pixels. This warm-starts from data/toy_vae, trains
+the decoder (and post_quant_conv) on 81-frame windows of a fresh pool of training clips with `decoder_only=True`,
+then measures validation PSNR (benchmarks/vae.py's streaming decode, 16 val clips) of the shipped VAE and of the
+shipped encoder + the new decoder, and writes benchmarks/results/vae_decoder.json. The architecture, so the decode
+speed, is unchanged. Resumable: rerun the same command after a stop.
+Run: `.venv/bin/python scripts/vae_decoder_experiment.py [--steps 800] [--threads 1]`
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from endless_world.checkpoint import DATA_DIR, write_json
+from endless_world.checkpoint import load_training_state
+from endless_world.train.toy_vae import stage_from_vae, train_toy_vae
+from endless_world.vae import load_toy_vae, load_vae_state_dict
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from vae import val_psnr  # noqa: E402
+
+
+def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, minutes=None):
+    torch.set_num_threads(threads)
+    run = REPO / "runs" / "exp_vae_decoder"
+    start = run / "start" / "ckpt.pt"
+    if not start.exists():
+        stage_from_vae(DATA_DIR / "toy_vae", start.parent, 0)
+    shipped = load_toy_vae()                                # data/toy_vae, float32
+    config = json.loads(load_training_state(start)["config"])     # the shipped architecture
+    train_toy_vae(run / "decoder", steps=steps, batch=1, frames=81, lr=lr, warmup=warmup, config=config,
+                  n_clips=n_clips, pool_frames=81, init_from=start, decoder_only=True, max_minutes=minutes)
+    state = load_training_state(run / "decoder" / "ckpt.pt")
+    if int(state["step"]) < steps:
+        print(f"stopped at step {state['step']} of {steps}: run again to resume")
+        return None
+    tuned = load_toy_vae()                                  # the shipped config (latent statistics included)
+    load_vae_state_dict(tuned, {k: v.float() for k, v in state["model"].items()}, source=str(run / "decoder"))
+    encoder_kept = all(torch.equal(shipped.state_dict()[k], tuned.state_dict()[k]) for k in shipped.state_dict()
+                       if k.split(".")[0] in ("encoder", "quant_conv"))
+    result = dict(steps=steps, lr=lr, warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
+                  shipped=val_psnr(shipped, val_clips), decoder_trained=val_psnr(tuned, val_clips),
+                  note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on 81-frame "
+                       "windows; val PSNR as benchmarks/vae.py measures it (streaming decode, chunks of 3 latent "
+                       "frames)")
+    write_json(REPO / "benchmarks" / "results" / "vae_decoder.json", result)
+    print({k: (v["psnr_db_mean"] if isinstance(v, dict) else v) for k, v in result.items()})
+    return result
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=800, help="decoder steps (the cosine schedule's length)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    ap.add_argument("--minutes", type=float, default=None, help="stop (resumably) after this long")
+    a = ap.parse_args()
+    main(a.steps, threads=a.threads, minutes=a.minutes)
