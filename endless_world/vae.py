@@ -151,7 +151,7 @@ class StreamingVAEDecoder:
         outs, start = [], 0
         while start < f:
             first = self.n_latent_frames == 0  # the video's first latent frame always goes alone ("Rep" branch)
-            size = 1 if first or self.frames_per_call == 1 else (self.frames_per_call or f)
+            size = 1 if first else (self.frames_per_call or f)
             piece = x[:, :, start:start + size]  # [B, C, n <= size, h, w] -> [B, 3, 4n (1 on the very first), H, W]
             feat_idx = [0]  # position in feat_cache; each causal conv advances it
             outs.append(self.decoder_module(piece, feat_cache=self.feat_cache, feat_idx=feat_idx, first_chunk=first))

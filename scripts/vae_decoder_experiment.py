@@ -15,8 +15,7 @@ from pathlib import Path
 
 import torch
 
-from endless_world.checkpoint import DATA_DIR, write_json
-from endless_world.checkpoint import load_training_state
+from endless_world.checkpoint import DATA_DIR, load_training_state, write_json
 from endless_world.train.toy_vae import stage_from_vae, train_toy_vae
 from endless_world.vae import load_toy_vae, load_vae_state_dict
 
@@ -41,8 +40,8 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
         return None
     tuned = load_toy_vae()                                  # the shipped config (latent statistics included)
     load_vae_state_dict(tuned, {k: v.float() for k, v in state["model"].items()}, source=str(run / "decoder"))
-    encoder_kept = all(torch.equal(shipped.state_dict()[k], tuned.state_dict()[k]) for k in shipped.state_dict()
-                       if k.split(".")[0] in ("encoder", "quant_conv"))
+    before, after = shipped.state_dict(), tuned.state_dict()
+    encoder_kept = all(torch.equal(before[k], after[k]) for k in before if k.split(".")[0] in ("encoder", "quant_conv"))
     result = dict(steps=steps, lr=lr, warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
                   shipped=val_psnr(shipped, val_clips), decoder_trained=val_psnr(tuned, val_clips),
                   note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on 81-frame "
