@@ -108,21 +108,27 @@ class RolloutFrames:
             decoder.reset()                   # a new video: the causal decoder forgets the last one
         self.latents = []                     # one clean latent frame [B, C, H, W] each, without gradient
         self.pixels = []                      # its decoded frames [B, n, 3, H_pix, W_pix] each (with a decoder)
+        self.undecoded = []                   # chunks added since the last `state`, decoded when one is asked for
+
+    def add(self, x0: torch.Tensor):
+        "Remember a clean chunk [B, C, k, H, W] (detached); with a decoder, decoded when the next state needs it."
+        self.latents.extend(x0.detach().unbind(2))
+        if self.decoder is not None:
+            self.undecoded.append(x0.detach())
 
     @torch.no_grad()
-    def add(self, x0: torch.Tensor):
-        "Remember a clean chunk [B, C, k, H, W] (detached), decoded when there is a decoder."
-        x0 = x0.detach()
-        first_chunk = not self.latents
-        self.latents.extend(x0.unbind(2))
-        if self.decoder is not None:
+    def decode(self):
+        "Decode the chunks added since the last call, in order (the causal decoder carries its cache between them)."
+        for x0 in self.undecoded:
             decoded = self.decoder.decode_chunk(x0) if hasattr(self.decoder, "decode_chunk") else self.decoder(x0)
             pixels = rearrange(decoded, "b c f h w -> b f c h w")
-            counts = frames_per_latent(pixels.shape[1], x0.shape[2], first_chunk=first_chunk)
+            counts = frames_per_latent(pixels.shape[1], x0.shape[2], first_chunk=not self.pixels)
             self.pixels.extend(pixels.split(counts, dim=1))
+        self.undecoded = []
 
     def state(self, text: torch.Tensor, chunk_index: int, like: torch.Tensor) -> StreamState:
         "The `StreamState` before chunk `chunk_index` (`like`: a chunk [B, C, k, H, W] for shape, dtype and device)."
+        self.decode()   # lazily: a rollout's last chunk is never decoded, as no hook call reads it (1/7 of the VAE)
         if self.latents:
             latents = torch.stack(self.latents, dim=2)                                    # [B, C, F, H, W]
         else:
