@@ -4,6 +4,7 @@
 
 # %% ../nbs/92_checkpoint.ipynb #68a25509
 from __future__ import annotations
+import functools
 import json
 import os
 import pickle
@@ -21,7 +22,8 @@ import endless_world
 # %% auto #0
 __all__ = ['TORCH_SUFFIXES', 'DATA_DIR', 'CheckpointError', 'CheckpointNotFoundError', 'read_state_dict', 'state_dict_mismatch',
            'check_state_dict', 'load_into', 'write_json', 'weights_path', 'config_path', 'save_checkpoint',
-           'read_config', 'atomic_torch_save', 'load_training_state', 'shipped_path']
+           'read_config', 'atomic_torch_save', 'load_training_state', 'RunFolderBusy', 'claim_run_folder',
+           'release_run_folder', 'trains_in_run_folder', 'shipped_path']
 
 # %% ../nbs/92_checkpoint.ipynb #ed9ea328
 class CheckpointError(ValueError):
@@ -160,6 +162,65 @@ def load_training_state(path) -> dict:
     if path.suffix not in TORCH_SUFFIXES:
         raise CheckpointError(f"{path}: a training state is a PyTorch file ({', '.join(TORCH_SUFFIXES)})")
     return read_state_dict(path)
+
+# %% ../nbs/92_checkpoint.ipynb #fab1af33
+class RunFolderBusy(RuntimeError):
+    "Another live process is training in this run folder."
+
+_CLAIMS = {}   # resolved run folder -> [this process's open lock file (None without flock), claims held]
+
+def claim_run_folder(out_dir) -> Path:
+    "Lock `out_dir` for this process's training until as many `release_run_folder` calls (`RunFolderBusy` if taken)."
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = out_dir.resolve()
+    if key in _CLAIMS:            # this process already holds it (a trainer calling another on its folder)
+        _CLAIMS[key][1] += 1
+        return out_dir
+    try:
+        import fcntl
+    except ImportError:           # no flock (Windows): one process per folder is then up to the user
+        _CLAIMS[key] = [None, 1]
+        return out_dir
+    handle = open(out_dir / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunFolderBusy(f"{out_dir}: {holder} is training in this run folder; wait for it to finish, or stop it "
+                            "(SIGINT or SIGTERM writes a state) and run again to resume") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}\n")
+    handle.flush()
+    _CLAIMS[key] = [handle, 1]
+    return out_dir
+
+def release_run_folder(out_dir):
+    "Give back one claim of this process on `out_dir`; the last one drops the lock (nothing when it holds none)."
+    key = Path(out_dir).resolve()
+    if key not in _CLAIMS:
+        return
+    _CLAIMS[key][1] -= 1
+    if _CLAIMS[key][1] == 0:
+        handle, _ = _CLAIMS.pop(key)
+        if handle is not None:
+            handle.close()        # closing the file drops the lock
+
+def trains_in_run_folder(train):
+    "Decorate a trainer whose first argument is its run folder: the folder is claimed for the call, whatever ends it."
+    @functools.wraps(train)
+    def claimed(out_dir, *args, **kwargs):
+        if int(os.environ.get("RANK", "0")) != 0:   # under torchrun the first process claims for the group
+            return train(out_dir, *args, **kwargs)
+        claim_run_folder(out_dir)
+        try:
+            return train(out_dir, *args, **kwargs)
+        finally:
+            release_run_folder(out_dir)
+    return claimed
 
 # %% ../nbs/92_checkpoint.ipynb #633d406d
 DATA_DIR = Path(endless_world.__file__).resolve().parents[1] / "data"   # shipped toy checkpoints, beside the package

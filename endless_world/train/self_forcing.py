@@ -26,7 +26,7 @@ from torch.utils.checkpoint import checkpoint
 from tqdm.auto import tqdm
 
 from ..checkpoint import (DATA_DIR, CheckpointNotFoundError, atomic_torch_save, load_into,
-                                      load_training_state, weights_path)
+                                      load_training_state, trains_in_run_folder, weights_path)
 from ..dit import CausalWanBlock, CausalWanDiT, KVCache, toy_dit_config
 from ..fusion import LatentFusion3D, LatentFusionCondition, TextFusion3D, TextFusionCondition, load_fusion
 from ..generate import fusion_for, generator_path, load_generator, save_generator
@@ -698,6 +698,7 @@ def load_dmd_models(init_checkpoint,          # the ODE-initialised student (…
     return models
 
 # %% ../../nbs/12_self_forcing.ipynb #2ee6cf3c
+@trains_in_run_folder                                # one process (group) per run folder (`92_checkpoint`)
 def train_self_forcing(out_dir,                       # run folder: state.pt (exact resume), log.jsonl, the student
                        init_checkpoint=None,          # the ODE-initialised student (…/student_ode.safetensors)
                        teacher_checkpoint=None,       # the teacher: the real score; the critic starts from it

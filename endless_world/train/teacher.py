@@ -17,7 +17,8 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 from einops import rearrange
 from tqdm.auto import tqdm
 
-from ..checkpoint import DATA_DIR, atomic_torch_save, load_into, load_training_state, shipped_path
+from ..checkpoint import (DATA_DIR, atomic_torch_save, load_into, load_training_state, shipped_path,
+                                      trains_in_run_folder)
 from ..dit import CausalWanDiT, frame_timesteps, save_causal_wan, toy_dit_config
 from ..sampler import sample_noise
 from ..text import load_toy_text_encoder
@@ -198,6 +199,7 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float):
         e.lerp_(p.detach(), 1 - decay)
 
 # %% ../../nbs/09_teacher.ipynb #9a579c32
+@trains_in_run_folder                # one process per run folder: a second launch fails at once, naming the first
 def fit(out_dir,                       # run folder: state.pt (exact resume) and log.jsonl
         model: nn.Module,              # the model at its initial weights (replaced by the saved ones on resume)
         batch_loss,                    # (model, generator) -> (loss, {name: float}): one step, drawing from generator
