@@ -33,8 +33,9 @@ from .world import SPLITS, World, WorldStyle, hash_uniform
 # %% auto #0
 __all__ = ['FPS', 'CLIP_FRAMES', 'REFERENCE_FIRST', 'ground_truth_start', 'ground_truth_sampler', 'vae_roundtrip_sampler',
            'mean_frame_sampler', 'decode_latents', 'teacher_sampler', 'generator_sampler', 'feature_spaces',
-           'prompt_accuracy', 'measure_sampler', 'reference_features', 'fd_scores', 'reference_samplers', 'sampler_row',
-           'quality_report', 'format_report', 'eval_quality', 'corrupted_sampler', 'plot_sample_grid']
+           'prompt_accuracy', 'clip_accuracy', 'measure_sampler', 'reference_features', 'fd_scores',
+           'reference_samplers', 'sampler_row', 'quality_report', 'format_report', 'eval_quality', 'corrupted_sampler',
+           'plot_sample_grid']
 
 # %% ../nbs/13c_quality.ipynb #54941e34
 FPS = 16                # the toy world's frame rate
@@ -133,10 +134,18 @@ def prompt_accuracy(classifier, frames: torch.Tensor, prompt: str) -> dict:
     labels = style_labels([prompt] * len(frames))
     return attribute_accuracies(attribute_scores(classifier, frames), labels)
 
+def clip_accuracy(classifier, clips: list, prompt: str) -> dict:
+    "Accuracy {attribute: share of clips read as the prompt's value}, a clip [F, 3, H, W] read by its frames' mean."
+    labels = {name: int(label[0]) for name, label in style_labels([prompt]).items()}
+    mean_probs = [{name: scores.softmax(-1).mean(0) for name, scores in attribute_scores(classifier, clip).items()}
+                  for clip in clips]                                            # per clip {attribute: [n_values]}
+    return {name: statistics.mean(float(probs[name].argmax() == label) for probs in mean_probs)
+            for name, label in labels.items()}
+
 def measure_sampler(sampler: Callable, prompts: list, seeds, n_frames: int, spaces: dict,
                     classifier=None, progress: bool = False) -> dict:
     "Per space and prompt the features [clips·F, D] of the sampler's clips; per prompt (with `classifier`) accuracy."
-    features, accuracy = {space: {} for space in spaces}, {}
+    features, accuracy, clip_acc = {space: {} for space in spaces}, {}, {}
     for prompt in tqdm(prompts, desc="prompts", disable=not progress, leave=False):
         clips = [check_video(sampler(prompt, seed, n_frames)) for seed in seeds]
         wrong = [tuple(c.shape) for c in clips if len(c) != n_frames]
@@ -146,7 +155,8 @@ def measure_sampler(sampler: Callable, prompts: list, seeds, n_frames: int, spac
             features[space][prompt] = torch.cat([feature_fn(c) for c in clips])
         if classifier is not None:
             accuracy[prompt] = prompt_accuracy(classifier, torch.cat(clips), prompt)
-    return dict(features=features, accuracy=accuracy)
+            clip_acc[prompt] = clip_accuracy(classifier, clips, prompt)
+    return dict(features=features, accuracy=accuracy, clip_accuracy=clip_acc)
 
 def reference_features(prompts: list, n_clips: int, n_frames: int, spaces: dict) -> dict:
     "Per space and prompt the features [n_clips·F, D] of ground-truth clips of its style (test worlds 5000 on)."
@@ -174,12 +184,16 @@ def reference_samplers(vae=None) -> dict:
             "trivial: the style's mean frame": mean_frame_sampler()}
 
 def sampler_row(measured: dict, reference: dict, n_frames: int) -> dict:
-    "One report row: FD scores per space, attribute accuracy (mean over prompts, and per attribute), clips measured."
+    "One report row: FD per space, attribute accuracy per frame and per clip (mean, per attribute), clips measured."
     row = dict(fd={space: fd_scores(features, reference[space]) for space, features in measured["features"].items()})
     per_prompt = list(measured["accuracy"].values())
     if per_prompt:
         per_attribute = {name: statistics.mean(acc[name] for acc in per_prompt) for name in per_prompt[0]}
         row.update(attribute_accuracy=statistics.mean(per_attribute.values()), per_attribute=per_attribute)
+    per_prompt_clips = list(measured.get("clip_accuracy", {}).values())
+    if per_prompt_clips:
+        per_attribute = {name: statistics.mean(acc[name] for acc in per_prompt_clips) for name in per_prompt_clips[0]}
+        row.update(clip_attribute_accuracy=statistics.mean(per_attribute.values()), clip_per_attribute=per_attribute)
     first_space = next(iter(measured["features"].values()))
     n_clips = sum(len(f) for f in first_space.values()) // n_frames
     return dict(row, n_clips=n_clips, n_prompts=len(first_space))
@@ -225,14 +239,16 @@ def quality_report(samplers: dict,                 # {name: sampler(prompt, seed
 # %% ../nbs/13c_quality.ipynb #e0c118fd
 def format_report(report: dict) -> str:
     "A report as a markdown table: FD per space (pooled; per prompt mean ± std), attribute accuracy, clips."
-    lines = ["| sampler | FD, classifier features | FD, toy VGGT tokens | attribute accuracy | clips |",
-             "|---|---|---|---|---|"]
+    lines = ["| sampler | FD, classifier features | FD, toy VGGT tokens | attribute accuracy, frames | "
+             "attribute accuracy, clips | clips |", "|---|---|---|---|---|---|"]
     for name, row in report["rows"].items():
         fds = [f"{fd['pooled']:.3g} ({fd['per_prompt_mean']:.3g} ± {fd['per_prompt_std']:.2g})"
                for fd in (row["fd"]["classifier"], row["fd"]["vggt"])]
-        accuracy = f"{100 * row['attribute_accuracy']:.1f} %" if "attribute_accuracy" in row else "—"
-        lines.append(f"| {name} | {fds[0]} | {fds[1]} | {accuracy} | {row['n_clips']} |")
-    lines.append(f"| chance | | | {100 * report['chance']['mean']:.1f} % | |")
+        accuracy = [f"{100 * row[key]:.1f} %" if key in row else "—"
+                    for key in ("attribute_accuracy", "clip_attribute_accuracy")]
+        lines.append(f"| {name} | {fds[0]} | {fds[1]} | {accuracy[0]} | {accuracy[1]} | {row['n_clips']} |")
+    chance = f"{100 * report['chance']['mean']:.1f} %"
+    lines.append(f"| chance | | | {chance} | {chance} | |")
     return "\n".join(lines)
 
 # %% ../nbs/13c_quality.ipynb #94a2b9df
