@@ -521,13 +521,13 @@ def command_parsers(parser: argparse.ArgumentParser, path: tuple = ()) -> dict:
 def main(argv: list[str] | None = None) -> int:
     "Run `endless-world` with `argv` (default: the command line); returns the exit status."
     args = build_parser().parse_args(argv)   # --help and bad arguments exit here, before torch is imported
-    from endless_world.checkpoint import CheckpointError
+    from endless_world.checkpoint import CheckpointError, RunFolderBusy
     try:
         args.run(args)
     except UsageError as err:
         print(f'endless-world {args.command}: error: {err}', file=sys.stderr)
         return 2
-    except CheckpointError as err:
+    except (CheckpointError, RunFolderBusy) as err:   # a missing or bad checkpoint; a run folder in use
         print(f'endless-world {args.command}: error: {err}', file=sys.stderr)
         return 1
     return 0
