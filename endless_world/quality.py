@@ -186,14 +186,12 @@ def reference_samplers(vae=None) -> dict:
 def sampler_row(measured: dict, reference: dict, n_frames: int) -> dict:
     "One report row: FD per space, attribute accuracy per frame and per clip (mean, per attribute), clips measured."
     row = dict(fd={space: fd_scores(features, reference[space]) for space, features in measured["features"].items()})
-    per_prompt = list(measured["accuracy"].values())
-    if per_prompt:
-        per_attribute = {name: statistics.mean(acc[name] for acc in per_prompt) for name in per_prompt[0]}
-        row.update(attribute_accuracy=statistics.mean(per_attribute.values()), per_attribute=per_attribute)
-    per_prompt_clips = list(measured.get("clip_accuracy", {}).values())
-    if per_prompt_clips:
-        per_attribute = {name: statistics.mean(acc[name] for acc in per_prompt_clips) for name in per_prompt_clips[0]}
-        row.update(clip_attribute_accuracy=statistics.mean(per_attribute.values()), clip_per_attribute=per_attribute)
+    for source, prefix in (("accuracy", ""), ("clip_accuracy", "clip_")):    # per frame, then per clip
+        per_prompt = list(measured.get(source, {}).values())
+        if per_prompt:
+            per_attribute = {name: statistics.mean(acc[name] for acc in per_prompt) for name in per_prompt[0]}
+            row.update({f"{prefix}attribute_accuracy": statistics.mean(per_attribute.values()),
+                        f"{prefix}per_attribute": per_attribute})
     first_space = next(iter(measured["features"].values()))
     n_clips = sum(len(f) for f in first_space.values()) // n_frames
     return dict(row, n_clips=n_clips, n_prompts=len(first_space))
