@@ -6,7 +6,10 @@ the decoder (and post_quant_conv) on 81-frame windows of a fresh pool of trainin
 then measures validation PSNR (benchmarks/vae.py's streaming decode, 16 val clips) of the shipped VAE and of the
 shipped encoder + the new decoder, and writes benchmarks/results/vae_decoder.json. The architecture, so the decode
 speed, is unchanged. Resumable: rerun the same command after a stop.
-Run: `.venv/bin/python scripts/vae_decoder_experiment.py [--steps 800] [--threads 1]`
+Run: `.venv/bin/python scripts/vae_decoder_experiment.py [--steps 800] [--threads 1]` (the shipped result);
+`--frames 9 --batch 4 --lr 1e-3 --tag short_windows` trains on short windows at a higher rate into
+runs/exp_vae_decoder_short_windows and writes benchmarks/results/vae_decoder_short_windows.json; with --minutes, a
+run stopped early is measured as it stands (`finished: false`, its steps recorded).
 """
 import argparse
 import json
@@ -24,30 +27,34 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from vae import val_psnr  # noqa: E402
 
 
-def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, minutes=None):
+def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, minutes=None, frames=81, batch=1,
+         tag=None):
     torch.set_num_threads(threads)
-    run = REPO / "runs" / "exp_vae_decoder"
+    run = REPO / "runs" / ("exp_vae_decoder" + (f"_{tag}" if tag else ""))
     start = run / "start" / "ckpt.pt"
     if not start.exists():
         stage_from_vae(DATA_DIR / "toy_vae", start.parent, 0)
     shipped = load_toy_vae()                                # data/toy_vae, float32
     config = json.loads(load_training_state(start)["config"])     # the shipped architecture
-    train_toy_vae(run / "decoder", steps=steps, batch=1, frames=81, lr=lr, warmup=warmup, config=config,
+    train_toy_vae(run / "decoder", steps=steps, batch=batch, frames=frames, lr=lr, warmup=warmup, config=config,
                   n_clips=n_clips, pool_frames=81, init_from=start, decoder_only=True, max_minutes=minutes)
     state = load_training_state(run / "decoder" / "ckpt.pt")
-    if int(state["step"]) < steps:
+    finished = int(state["step"]) >= steps
+    if not finished:
         print(f"stopped at step {state['step']} of {steps}: run again to resume")
-        return None
+        if minutes is None:
+            return None
     tuned = load_toy_vae()                                  # the shipped config (latent statistics included)
     load_vae_state_dict(tuned, {k: v.float() for k, v in state["model"].items()}, source=str(run / "decoder"))
     before, after = shipped.state_dict(), tuned.state_dict()
     encoder_kept = all(torch.equal(before[k], after[k]) for k in before if k.split(".")[0] in ("encoder", "quant_conv"))
-    result = dict(steps=steps, lr=lr, warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
+    result = dict(steps=steps, trained_steps=int(state["step"]), finished=finished, frames=frames, batch=batch, lr=lr,
+                  warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
                   shipped=val_psnr(shipped, val_clips), decoder_trained=val_psnr(tuned, val_clips),
                   note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on 81-frame "
-                       "windows; val PSNR as benchmarks/vae.py measures it (streaming decode, chunks of 3 latent "
-                       "frames)")
-    write_json(REPO / "benchmarks" / "results" / "vae_decoder.json", result)
+                       f"{frames}-frame windows; val PSNR as benchmarks/vae.py measures it (streaming decode, chunks "
+                       "of 3 latent frames)")
+    write_json(REPO / "benchmarks" / "results" / ("vae_decoder" + (f"_{tag}" if tag else "") + ".json"), result)
     print({k: (v["psnr_db_mean"] if isinstance(v, dict) else v) for k, v in result.items()})
     return result
 
@@ -57,5 +64,9 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=800, help="decoder steps (the cosine schedule's length)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     ap.add_argument("--minutes", type=float, default=None, help="stop (resumably) after this long")
+    ap.add_argument("--frames", type=int, default=81, help="frames per training window, 1 + 4k (default: 81)")
+    ap.add_argument("--batch", type=int, default=1, help="windows per step (default: 1)")
+    ap.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (default: 2e-4)")
+    ap.add_argument("--tag", default=None, help="a name for another run folder and result file")
     a = ap.parse_args()
-    main(a.steps, threads=a.threads, minutes=a.minutes)
+    main(a.steps, lr=a.lr, threads=a.threads, minutes=a.minutes, frames=a.frames, batch=a.batch, tag=a.tag)

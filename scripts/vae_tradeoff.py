@@ -1,0 +1,127 @@
+"""Experiment: which toy VAE shape can reach issue 8's 28 dB and keep streaming decode at >= 200 frames/s?
+
+The shipped toy VAE (8x8x32 latents per 4 frames of 64x64: patch 2, then two 2x stages) reads 24.0 dB on the val
+clips: boxes become blobs and the ground's lines vanish (13c: ground truth through it loses the ground pattern and
+part of the palette). The issue names the levers: less spatial compression (16x16 latents), more channels, longer
+training. This script measures, for a few candidate `AutoencoderKLWan` configs built the same way as the shipped one:
+  - the latent shape and what it costs the DiT (tokens per latent frame at the shipped patch (1, 2, 2), and the
+    patch that keeps the shipped 16 tokens);
+  - parameters, and streaming decode speed with random weights (speed does not depend on them), one thread;
+  - with --minutes M: val PSNR after M minutes of training from scratch on one thread, every candidate with the
+    same recipe (9-frame windows, batch 4, lr 1.5e-3, cosine over 4000 steps): equal compute, not equal steps.
+Writes benchmarks/results/vae_tradeoff.json. Resumable: rerun the same command; finished candidates are kept.
+Run: `.venv/bin/python scripts/vae_tradeoff.py [--minutes 30] [--only NAME ...]`
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from endless_world.checkpoint import atomic_torch_save, load_into, load_training_state, write_json
+from endless_world.train.toy_vae import render_clip_pool, train_toy_vae
+from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from vae import val_psnr  # noqa: E402
+
+OUT = REPO / "benchmarks" / "results" / "vae_tradeoff.json"
+RUNS = REPO / "runs" / "vae_tradeoff"
+
+
+def candidate(z_dim: int = 32, **changes) -> dict:
+    "A toy VAE config: `toy_vae_config(z_dim)` with `changes`."
+    return {**toy_vae_config(z_dim=z_dim), **changes}
+
+
+# patch_size None: no 2x2 pixel patching before the encoder, so two 2x stages give 16x16 latents
+CANDIDATES = {
+    "shipped shape: 8x8x32": candidate(),
+    "8x8x32, decoder x1.5 wide": candidate(decoder_base_dim=24),
+    "16x16x16, no patching": candidate(z_dim=16, patch_size=None, in_channels=3, out_channels=3),
+    "16x16x16, no patching, thin decoder": candidate(z_dim=16, patch_size=None, in_channels=3, out_channels=3,
+                                                      decoder_base_dim=8),
+}
+RECIPE = dict(frames=9, batch=4, lr=1.5e-3, steps=4000, n_clips=160, pool_frames=25)
+
+
+@torch.no_grad()
+def shape_and_speed(config: dict, repeats: int = 5) -> dict:
+    "Latent shape, DiT tokens, parameters and one-thread streaming decode speed (chunks of 1 latent frame)."
+    vae = build_vae(config).eval()
+    shape = vae.encode(torch.zeros(1, 3, 5, 64, 64)).latent_dist.mean.shape        # [1, C, 2, h, w]
+    _, channels, _, h, w = shape
+    # random latents, as decoding sees: zeros through random weights leave denormal floats that slow every op
+    z = torch.randn(1, channels, 21, h, w, generator=torch.Generator().manual_seed(0))   # [1, C, 21, h, w]
+    decoder = StreamingVAEDecoder(vae, normalized=False)
+    for chunk in z[:, :, :3].split(1, 2):                                           # warm-up
+        decoder.decode_chunk(chunk)
+    times = []
+    for _ in range(repeats):
+        decoder.reset()
+        start, frames = time.perf_counter(), 0
+        for chunk in z.split(1, 2):
+            frames += decoder.decode_chunk(chunk).shape[2]
+        times.append(time.perf_counter() - start)
+    median = sorted(times)[len(times) // 2]
+    count = lambda module: sum(p.numel() for p in module.parameters())             # noqa: E731
+    return dict(latent=[channels, h, w], values_per_frame=channels * h * w / 4, compression=64 * 64 * 3 * 4 /
+                (channels * h * w), dit_tokens_per_latent_frame_patch_2=h * w // 4,
+                patch_for_16_tokens=[1, h // 4, w // 4], params_encoder=count(vae.encoder),
+                params_decoder=count(vae.decoder) + count(vae.post_quant_conv), decode_fps_1_thread=frames / median,
+                decode_frames=frames)
+
+
+def train_and_measure(name: str, config: dict, minutes: float, val_clips: int = 16) -> dict:
+    "Train `config` from scratch for `minutes` (resumable, in runs/vae_tradeoff/<name>), then its val PSNR."
+    run = RUNS / name.replace(" ", "_").replace(",", "").replace(":", "")
+    ckpt = run / "ckpt.pt"
+    spent = json.loads((run / "minutes.json").read_text())["minutes"] if (run / "minutes.json").exists() else 0.0
+    if spent < minutes:
+        start = time.time()
+        pool_path = RUNS / "pool.pt"                    # one pool of training clips for every candidate
+        if not pool_path.exists():
+            atomic_torch_save(render_clip_pool(RECIPE["n_clips"], RECIPE["pool_frames"], progress=False), pool_path)
+        train_toy_vae(run, pool=load_training_state(pool_path), config=config, max_minutes=minutes - spent,
+                      progress=False, **{k: v for k, v in RECIPE.items() if k not in ("n_clips", "pool_frames")})
+        spent += (time.time() - start) / 60
+        write_json(run / "minutes.json", dict(minutes=spent))
+    state = load_training_state(ckpt)
+    vae = load_into(build_vae(config), state["model"], source=str(ckpt)).eval()
+    # PSNR does not depend on the latent normalisation: encode and decode with the raw latents
+    vae.register_to_config(latents_mean=[0.0] * config["z_dim"], latents_std=[1.0] * config["z_dim"])
+    val = val_psnr(vae, val_clips)
+    return dict(train_minutes=round(spent, 1), train_steps=int(state["step"]),
+                val_psnr_db=round(val["psnr_db_mean"], 2), val_psnr_db_min=round(val["psnr_db_min"], 2))
+
+
+def main(minutes: float | None, only: list | None, threads: int = 1):
+    torch.set_num_threads(threads)
+    result = json.loads(OUT.read_text()) if OUT.exists() else {}
+    result.update(recipe=RECIPE, threads=threads, torch=torch.__version__, cpu_count=os.cpu_count(),
+                  note="decode speed: random weights, batch 1, one latent frame per call, 81 frames, median of 5; "
+                       "other jobs may share the machine (load average recorded)")
+    rows = result.setdefault("candidates", {})
+    for name, config in CANDIDATES.items():
+        if only and name not in only:
+            continue
+        row = rows.setdefault(name, {})
+        row.update(config=config, load_average=os.getloadavg()[0], **shape_and_speed(config))
+        if minutes:
+            row.update(train_and_measure(name, config, minutes))
+        print(name, {k: v for k, v in row.items() if k != "config"}, flush=True)
+        write_json(OUT, result)
+    return result
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=None, help="train every candidate this long, then its PSNR")
+    ap.add_argument("--only", nargs="+", default=None, help="only these candidates (names as in CANDIDATES)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    a = ap.parse_args()
+    main(a.minutes, a.only, a.threads)
