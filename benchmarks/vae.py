@@ -22,15 +22,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
+def stream_mse(vae, video: torch.Tensor) -> torch.Tensor:
+    "Per-frame MSE [F] of a clip [1, F, 3, H, W] in [0, 1], encoded, then decoded as a stream of 3-latent chunks."
+    z = encode_video(vae, video, normalized=True)                      # [1, C, 21, 8, 8]
+    dec = StreamingVAEDecoder(vae, normalized=True)
+    recon = vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
+    return ((recon - video) ** 2).mean(dim=(0, 2, 3, 4))
+
+
+@torch.no_grad()
 def val_psnr(vae, n_clips: int, frames: int = 81):
     ds = WorldClips('val', n_clips=n_clips, frames=frames, fps=16, size=(64, 64))
     psnrs, first, rest, last = [], [], [], []
     for i in range(n_clips):
-        video = ds[i]['rgb'][None]                                     # [1, F, 3, H, W] in [0, 1]
-        z = encode_video(vae, video, normalized=True)                  # [1, C, 21, 8, 8]
-        dec = StreamingVAEDecoder(vae, normalized=True)
-        recon = vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
-        mse = ((recon - video) ** 2).mean(dim=(0, 2, 3, 4))            # per frame [F]
+        mse = stream_mse(vae, ds[i]['rgb'][None])                      # per frame [F]
         psnrs.append(float(10 * torch.log10(1 / mse.mean())))
         first.append(float(10 * torch.log10(1 / mse[0])))
         rest.append(float(10 * torch.log10(1 / mse[1:].mean())))

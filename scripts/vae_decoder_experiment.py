@@ -24,7 +24,13 @@ from endless_world.vae import load_toy_vae, load_vae_state_dict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from vae import val_psnr  # noqa: E402
+from vae import stream_mse, val_psnr  # noqa: E402
+
+
+def pool_psnr(vae, pool: torch.Tensor, n: int = 4) -> float:
+    "Mean PSNR over the first `n` training clips of a uint8 pool [N, F, 3, H, W]: how well the decoder fits them."
+    mses = [stream_mse(vae, pool[i:i + 1].float() / 255).mean() for i in range(min(n, len(pool)))]
+    return sum(float(10 * torch.log10(1 / m)) for m in mses) / len(mses)
 
 
 def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, minutes=None, frames=81, batch=1,
@@ -39,6 +45,7 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
     train_toy_vae(run / "decoder", steps=steps, batch=batch, frames=frames, lr=lr, warmup=warmup, config=config,
                   n_clips=n_clips, pool_frames=81, init_from=start, decoder_only=True, max_minutes=minutes)
     state = load_training_state(run / "decoder" / "ckpt.pt")
+    pool = load_training_state(run / "decoder" / "pool.pt")     # the training clips, uint8 [N, 81, 3, H, W]
     finished = int(state["step"]) >= steps
     if not finished:
         print(f"stopped at step {state['step']} of {steps}: run again to resume")
@@ -51,11 +58,12 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
     result = dict(steps=steps, trained_steps=int(state["step"]), finished=finished, frames=frames, batch=batch, lr=lr,
                   warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
                   shipped=val_psnr(shipped, val_clips), decoder_trained=val_psnr(tuned, val_clips),
-                  note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on 81-frame "
+                  train_clips_psnr_db=dict(shipped=pool_psnr(shipped, pool), decoder_trained=pool_psnr(tuned, pool)),
+                  note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on "
                        f"{frames}-frame windows; val PSNR as benchmarks/vae.py measures it (streaming decode, chunks "
                        "of 3 latent frames)")
     write_json(REPO / "benchmarks" / "results" / ("vae_decoder" + (f"_{tag}" if tag else "") + ".json"), result)
-    print({k: (v["psnr_db_mean"] if isinstance(v, dict) else v) for k, v in result.items()})
+    print({k: (v.get("psnr_db_mean", v) if isinstance(v, dict) else v) for k, v in result.items()})
     return result
 
 
@@ -68,5 +76,8 @@ if __name__ == "__main__":
     ap.add_argument("--batch", type=int, default=1, help="windows per step (default: 1)")
     ap.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (default: 2e-4)")
     ap.add_argument("--tag", default=None, help="a name for another run folder and result file")
+    ap.add_argument("--n-clips", type=int, default=192, help="training clips to render (default: 192; 1: can the "
+                    "decoder fit one clip?)")
     a = ap.parse_args()
-    main(a.steps, lr=a.lr, threads=a.threads, minutes=a.minutes, frames=a.frames, batch=a.batch, tag=a.tag)
+    main(a.steps, lr=a.lr, threads=a.threads, minutes=a.minutes, frames=a.frames, batch=a.batch, tag=a.tag,
+         n_clips=a.n_clips)
