@@ -7,9 +7,10 @@ then measures validation PSNR (benchmarks/vae.py's streaming decode, 16 val clip
 shipped encoder + the new decoder, and writes benchmarks/results/vae_decoder.json. The architecture, so the decode
 speed, is unchanged. Resumable: rerun the same command after a stop.
 Run: `.venv/bin/python scripts/vae_decoder_experiment.py [--steps 800] [--threads 1]` (the shipped result);
-`--frames 9 --batch 4 --lr 1e-3 --tag short_windows` trains on short windows at a higher rate into
-runs/exp_vae_decoder_short_windows and writes benchmarks/results/vae_decoder_short_windows.json; with --minutes, a
-run stopped early is measured as it stands (`finished: false`, its steps recorded).
+`--n-clips 1 --lr 1e-3 --steps 300 --minutes 22 --tag one_clip` fits the decoder to one training clip, in
+runs/exp_vae_decoder_one_clip, and writes benchmarks/results/vae_decoder_one_clip.json (nb 01a); with --minutes, a
+run stopped early is measured as it stands (`finished: false`, its steps recorded). Every result also holds the PSNR
+of the first training clips (`train_clips_psnr_db`): how well the decoder fits what it saw.
 """
 import argparse
 import json
