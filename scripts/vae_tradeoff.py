@@ -6,31 +6,24 @@ part of the palette). The issue names the levers: less spatial compression (16x1
 training. This script measures, for a few candidate `AutoencoderKLWan` configs built the same way as the shipped one:
   - the latent shape and what it costs the DiT (tokens per latent frame at the shipped patch (1, 2, 2), and the
     patch that keeps the shipped 16 tokens);
-  - parameters, and streaming decode speed with random weights (speed does not depend on them), one thread;
-  - with --minutes M: val PSNR after M minutes of training from scratch on one thread, every candidate with the
-    same recipe (9-frame windows, batch 4, lr 1.5e-3, cosine over 4000 steps): equal compute, not equal steps.
-Writes benchmarks/results/vae_tradeoff.json. Resumable: rerun the same command; finished candidates are kept.
-Run: `.venv/bin/python scripts/vae_tradeoff.py [--minutes 30] [--only NAME ...]`
+  - parameters, and streaming decode speed with random weights (speed does not depend on them), one thread.
+Writes benchmarks/results/vae_tradeoff.json (rows of other candidates are kept).
+Run: `.venv/bin/python scripts/vae_tradeoff.py [--only NAME ...]`
 """
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-from endless_world.checkpoint import atomic_torch_save, load_into, load_training_state, write_json
-from endless_world.train.toy_vae import render_clip_pool, train_toy_vae
+from endless_world.checkpoint import write_json
 from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from vae import val_psnr  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "vae_tradeoff.json"
-RUNS = REPO / "runs" / "vae_tradeoff"
 
 
 def candidate(z_dim: int = 32, **changes) -> dict:
@@ -46,7 +39,6 @@ CANDIDATES = {
     "16x16x16, no patching, thin decoder": candidate(z_dim=16, patch_size=None, in_channels=3, out_channels=3,
                                                       decoder_base_dim=8),
 }
-RECIPE = dict(frames=9, batch=4, lr=1.5e-3, steps=4000, n_clips=160, pool_frames=25)
 
 
 @torch.no_grad()
@@ -76,33 +68,10 @@ def shape_and_speed(config: dict, repeats: int = 5) -> dict:
                 decode_frames=frames)
 
 
-def train_and_measure(name: str, config: dict, minutes: float, val_clips: int = 16) -> dict:
-    "Train `config` from scratch for `minutes` (resumable, in runs/vae_tradeoff/<name>), then its val PSNR."
-    run = RUNS / name.replace(" ", "_").replace(",", "").replace(":", "")
-    ckpt = run / "ckpt.pt"
-    spent = json.loads((run / "minutes.json").read_text())["minutes"] if (run / "minutes.json").exists() else 0.0
-    if spent < minutes:
-        start = time.time()
-        pool_path = RUNS / "pool.pt"                    # one pool of training clips for every candidate
-        if not pool_path.exists():
-            atomic_torch_save(render_clip_pool(RECIPE["n_clips"], RECIPE["pool_frames"], progress=False), pool_path)
-        train_toy_vae(run, pool=load_training_state(pool_path), config=config, max_minutes=minutes - spent,
-                      progress=False, **{k: v for k, v in RECIPE.items() if k not in ("n_clips", "pool_frames")})
-        spent += (time.time() - start) / 60
-        write_json(run / "minutes.json", dict(minutes=spent))
-    state = load_training_state(ckpt)
-    vae = load_into(build_vae(config), state["model"], source=str(ckpt)).eval()
-    # PSNR does not depend on the latent normalisation: encode and decode with the raw latents
-    vae.register_to_config(latents_mean=[0.0] * config["z_dim"], latents_std=[1.0] * config["z_dim"])
-    val = val_psnr(vae, val_clips)
-    return dict(train_minutes=round(spent, 1), train_steps=int(state["step"]),
-                val_psnr_db=round(val["psnr_db_mean"], 2), val_psnr_db_min=round(val["psnr_db_min"], 2))
-
-
-def main(minutes: float | None, only: list | None, threads: int = 1):
+def main(only: list | None, threads: int = 1):
     torch.set_num_threads(threads)
     result = json.loads(OUT.read_text()) if OUT.exists() else {}
-    result.update(recipe=RECIPE, threads=threads, torch=torch.__version__, cpu_count=os.cpu_count(),
+    result.update(threads=threads, torch=torch.__version__, cpu_count=os.cpu_count(),
                   note="decode speed: random weights, batch 1, one latent frame per call, 81 frames, median of 5; "
                        "other jobs may share the machine (load average recorded)")
     rows = result.setdefault("candidates", {})
@@ -111,8 +80,6 @@ def main(minutes: float | None, only: list | None, threads: int = 1):
             continue
         row = rows.setdefault(name, {})
         row.update(config=config, load_average=os.getloadavg()[0], **shape_and_speed(config))
-        if minutes:
-            row.update(train_and_measure(name, config, minutes))
         print(name, {k: v for k, v in row.items() if k != "config"}, flush=True)
         write_json(OUT, result)
     return result
@@ -120,8 +87,7 @@ def main(minutes: float | None, only: list | None, threads: int = 1):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=None, help="train every candidate this long, then its PSNR")
     ap.add_argument("--only", nargs="+", default=None, help="only these candidates (names as in CANDIDATES)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     a = ap.parse_args()
-    main(a.minutes, a.only, a.threads)
+    main(a.only, a.threads)
