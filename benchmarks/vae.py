@@ -61,8 +61,10 @@ def long_stream_psnr(vae, n_clips: int = 2, frames: int = 161):
 
 
 @torch.no_grad()
-def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5):
-    z = torch.randn(1, vae.config.z_dim, n_latent, 8, 8)
+def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5, latent_hw: tuple = (8, 8)):
+    "Streaming decode speed of random latents [1, C, n_latent, *latent_hw] in chunks of `chunk` latent frames."
+    # random latents, as decoding sees: zeros through random weights leave denormal floats that slow every op
+    z = torch.randn(1, vae.config.z_dim, n_latent, *latent_hw, generator=torch.Generator().manual_seed(0))
     dec = StreamingVAEDecoder(vae, normalized=True)
     for c in z[:, :, :4].split(chunk, 2):                             # warm-up
         dec.decode_chunk(c)

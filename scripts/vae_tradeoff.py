@@ -13,15 +13,17 @@ Run: `.venv/bin/python scripts/vae_tradeoff.py [--only NAME ...]`
 import argparse
 import json
 import os
-import time
+import sys
 from pathlib import Path
 
 import torch
 
 from endless_world.checkpoint import write_json
-from endless_world.vae import StreamingVAEDecoder, build_vae, toy_vae_config
+from endless_world.vae import build_vae, toy_vae_config
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from vae import decode_speed  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "vae_tradeoff.json"
 
@@ -47,25 +49,13 @@ def shape_and_speed(config: dict, repeats: int = 5) -> dict:
     vae = build_vae(config).eval()
     shape = vae.encode(torch.zeros(1, 3, 5, 64, 64)).latent_dist.mean.shape        # [1, C, 2, h, w]
     _, channels, _, h, w = shape
-    # random latents, as decoding sees: zeros through random weights leave denormal floats that slow every op
-    z = torch.randn(1, channels, 21, h, w, generator=torch.Generator().manual_seed(0))   # [1, C, 21, h, w]
-    decoder = StreamingVAEDecoder(vae, normalized=False)
-    for chunk in z[:, :, :3].split(1, 2):                                           # warm-up
-        decoder.decode_chunk(chunk)
-    times = []
-    for _ in range(repeats):
-        decoder.reset()
-        start, frames = time.perf_counter(), 0
-        for chunk in z.split(1, 2):
-            frames += decoder.decode_chunk(chunk).shape[2]
-        times.append(time.perf_counter() - start)
-    median = sorted(times)[len(times) // 2]
+    speed = decode_speed(vae, chunk=1, repeats=repeats, latent_hw=(h, w))        # benchmarks/vae.py's timing
     count = lambda module: sum(p.numel() for p in module.parameters())             # noqa: E731
     return dict(latent=[channels, h, w], values_per_frame=channels * h * w / 4, compression=64 * 64 * 3 * 4 /
                 (channels * h * w), dit_tokens_per_latent_frame_patch_2=h * w // 4,
                 patch_for_16_tokens=[1, h // 4, w // 4], params_encoder=count(vae.encoder),
-                params_decoder=count(vae.decoder) + count(vae.post_quant_conv), decode_fps_1_thread=frames / median,
-                decode_frames=frames)
+                params_decoder=count(vae.decoder) + count(vae.post_quant_conv), decode_fps_1_thread=speed["fps_median"],
+                decode_frames=speed["frames_per_stream"])
 
 
 def main(only: list | None, threads: int = 1):
