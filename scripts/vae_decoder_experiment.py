@@ -37,13 +37,17 @@ def pool_psnr(vae, pool: torch.Tensor, n: int = 4) -> float:
     return sum(float(10 * torch.log10(1 / m)) for m in mses) / len(mses)
 
 
-def start_with_new_decoder(start: Path, width: int, seed: int = 0) -> Path:
-    "A step-0 checkpoint: the shipped encoder and quant_conv, a freshly initialised decoder `width` channels wide."
-    shipped = load_toy_vae()
+def is_encoder_key(key: str) -> bool:
+    "Whether a VAE state-dict key belongs to the part that makes the latents (frozen by `decoder_only=True`)."
+    return key.split(".")[0] in ("encoder", "quant_conv")
+
+
+def start_with_new_decoder(shipped, start: Path, width: int, seed: int = 0) -> Path:
+    "A step-0 checkpoint: `shipped`'s encoder and quant_conv, a freshly initialised decoder `width` channels wide."
     config = {k: shipped.config[k] for k in toy_vae_config()} | dict(decoder_base_dim=width)
     torch.manual_seed(seed)
     model = build_vae(config).state_dict()
-    model.update({k: v for k, v in shipped.state_dict().items() if k.split(".")[0] in ("encoder", "quant_conv")})
+    model.update({k: v for k, v in shipped.state_dict().items() if is_encoder_key(k)})
     start.parent.mkdir(parents=True, exist_ok=True)
     return atomic_torch_save(dict(model=model, step=0, config=json.dumps(config), source="data/toy_vae encoder"),
                              start)
@@ -54,12 +58,12 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
     torch.set_num_threads(threads)
     run = REPO / "runs" / ("exp_vae_decoder" + (f"_{tag}" if tag else ""))
     start = run / "start" / "ckpt.pt"
+    shipped = load_toy_vae()                                # data/toy_vae, float32
     if not start.exists():
         if decoder_width is None:
             stage_from_vae(DATA_DIR / "toy_vae", start.parent, 0)
         else:
-            start_with_new_decoder(start, decoder_width)
-    shipped = load_toy_vae()                                # data/toy_vae, float32
+            start_with_new_decoder(shipped, start, decoder_width)
     config = json.loads(load_training_state(start)["config"])     # the shipped architecture, or a wider decoder
     if decoder_width is not None and config["decoder_base_dim"] != decoder_width:
         sys.exit(f"{start}: its decoder is {config['decoder_base_dim']} wide, not --decoder-width {decoder_width}; "
@@ -78,7 +82,7 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
                       | dict(decoder_base_dim=config["decoder_base_dim"])).eval()
     load_vae_state_dict(tuned, {k: v.float() for k, v in state["model"].items()}, source=str(run / "decoder"))
     before, after = shipped.state_dict(), tuned.state_dict()
-    encoder_kept = all(torch.equal(before[k], after[k]) for k in before if k.split(".")[0] in ("encoder", "quant_conv"))
+    encoder_kept = all(torch.equal(before[k], after[k]) for k in before if is_encoder_key(k))
     result = dict(steps=steps, trained_steps=int(state["step"]), finished=finished, frames=frames, batch=batch, lr=lr,
                   decoder_base_dim=config["decoder_base_dim"], decoder_from_scratch=decoder_width is not None,
                   warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
