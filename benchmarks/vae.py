@@ -22,12 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
-def stream_mse(vae, video: torch.Tensor) -> torch.Tensor:
-    "Per-frame MSE [F] of a clip [1, F, 3, H, W] in [0, 1], encoded, then decoded as a stream of 3-latent chunks."
+def stream_recon(vae, video: torch.Tensor) -> torch.Tensor:
+    "A clip [1, F, 3, H, W] in [0, 1] encoded, then decoded as a stream of 3-latent chunks: the same shape."
     z = encode_video(vae, video, normalized=True)                      # [1, C, 21, 8, 8]
     dec = StreamingVAEDecoder(vae, normalized=True)
-    recon = vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
-    return ((recon - video) ** 2).mean(dim=(0, 2, 3, 4))
+    return vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
+
+
+def stream_mse(vae, video: torch.Tensor) -> torch.Tensor:
+    "Per-frame MSE [F] of a clip [1, F, 3, H, W] in [0, 1] through `stream_recon`."
+    return ((stream_recon(vae, video) - video) ** 2).mean(dim=(0, 2, 3, 4))
 
 
 @torch.no_grad()
