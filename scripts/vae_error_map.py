@@ -22,7 +22,7 @@ from einops import reduce
 
 from endless_world.checkpoint import write_json
 from endless_world.vae import load_toy_vae
-from endless_world.world import SPLITS, World, WorldClips
+from endless_world.world import World, WorldClips
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
