@@ -23,7 +23,7 @@ from .media import depth_to_rgb, to_video_array
 from .streaming import ContextSchedule, SinkKVCache, StreamingGenerator
 from .text import PromptEncoder, load_toy_text_encoder
 from .toy_vggt import load_toy_vggt
-from .vae import StreamingVAEDecoder, load_toy_vae
+from .vae import StreamingVAEDecoder, load_toy_vae, vae_to_video
 from .world import FAR, World
 
 # %% auto #0
@@ -239,7 +239,7 @@ class StreamSession:
         "Generate and decode the next chunk; its frames [F, 3, H, W] in [0, 1]."
         start = time.perf_counter()
         self.generator.step()
-        frames = (self.generator.last_decoded[0].float().permute(1, 0, 2, 3) + 1) / 2   # [F, 3, H, W]
+        frames = vae_to_video(self.generator.last_decoded.float())[0]                 # [F, 3, H, W] in [0, 1]
         self.seconds += time.perf_counter() - start
         self.frames_generated += len(frames)
         self.reads.append(self.generator.last_read)

@@ -24,9 +24,9 @@ from .checkpoint import CheckpointError, load_into, read_state_dict, save_checkp
 # %% auto #0
 __all__ = ['WAN_T2V_1P3B_CONFIG', 'ATTENTION_BACKENDS', 'toy_dit_config', 'block_causal_mask', 'rope_cos_sin', 'apply_rope',
            'frame_token_index', 'KVCache', 'compile_flex_attention', 'block_causal_block_mask', 'use_flex_attention',
-           'attention', 'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames', 'frames_to_tokens',
-           'frame_timesteps', 'time_text_embeddings', 'time_embeddings', 'rope_positions', 'cross_attention_kv',
-           'cross_attention', 'CausalWanBlock', 'CacheRead', 'CausalWanDiT', 'forward_chunkwise',
+           'heads_first', 'attention', 'check_dit_inputs', 'patchify', 'unpatchify', 'tokens_to_frames',
+           'frames_to_tokens', 'frame_timesteps', 'time_text_embeddings', 'time_embeddings', 'rope_positions',
+           'cross_attention_kv', 'cross_attention', 'CausalWanBlock', 'CacheRead', 'CausalWanDiT', 'forward_chunkwise',
            'unwrap_generator_checkpoint', 'to_diffusers_keys', 'merge_lora', 'wan_config_from_original', 'cast_dit',
            'load_causal_wan', 'save_causal_wan']
 
@@ -69,10 +69,10 @@ def rope_cos_sin(rope: WanRotaryPosEmbed, frame_positions: torch.Tensor, height:
     out = []
     for table in (rope.freqs_cos, rope.freqs_sin):
         ft, fh, fw = table.split(sizes, dim=1)
-        grid = torch.cat([ft[frame_positions].view(nf, 1, 1, -1).expand(nf, height, width, -1),
-                          fh[:height].view(1, height, 1, -1).expand(nf, height, width, -1),
-                          fw[:width].view(1, 1, width, -1).expand(nf, height, width, -1)], dim=-1)
-        out.append(grid.reshape(1, nf * height * width, 1, -1))
+        grid = torch.cat([repeat(ft[frame_positions], "f d -> f h w d", h=height, w=width),   # time channels
+                          repeat(fh[:height], "h d -> f h w d", f=nf, w=width),               # row channels
+                          repeat(fw[:width], "w d -> f h w d", f=nf, h=height)], dim=-1)      # column channels
+        out.append(rearrange(grid, "f h w d -> 1 (f h w) 1 d"))
     return tuple(out)
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -362,6 +362,10 @@ def use_flex_attention(backend: str, x: torch.Tensor, needs_grad: bool) -> bool:
     return (backend == "auto" and _flex_attention is not None and torch.compiler.is_compiling()
             and not (x.device.type == "cpu" and needs_grad))
 
+def heads_first(*tensors):
+    "[B, L, H, D] -> [B, H, L, D] each: the layout PyTorch's attention kernels take (flash-attn takes the first)."
+    return [rearrange(t, "b l h d -> b h l d") for t in tensors]
+
 def attention(q, k, v, mask=None, backend: str = "auto"):
     "q [B, Lq, H, D], k/v [B, Lk, H, D]; mask: bool [Lq, Lk] (True = attend), a flex `BlockMask` or None."
     if backend not in ATTENTION_BACKENDS:
@@ -370,8 +374,8 @@ def attention(q, k, v, mask=None, backend: str = "auto"):
         if mask.shape[-2:] != (q.shape[1], k.shape[1]):
             raise ValueError(f"BlockMask is for {tuple(mask.shape[-2:])} query/key tokens, "
                              f"got q {tuple(q.shape)}, k {tuple(k.shape)}")
-        out = _flex_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), block_mask=mask)
-        return out.transpose(1, 2)
+        out = _flex_attention(*heads_first(q, k, v), block_mask=mask)
+        return rearrange(out, "b h l d -> b l h d")
     use_flash = (backend == "flash" or (backend == "auto" and _flash_attn_func is not None and q.is_cuda
                  and q.dtype in (torch.float16, torch.bfloat16) and mask is None))
     if use_flash:
@@ -380,8 +384,8 @@ def attention(q, k, v, mask=None, backend: str = "auto"):
         if mask is not None:
             raise ValueError("the flash backend takes no mask")
         return _flash_attn_func(q, k, v)
-    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
-    return out.transpose(1, 2)
+    out = F.scaled_dot_product_attention(*heads_first(q, k, v), attn_mask=mask)
+    return rearrange(out, "b h l d -> b l h d")
 
 # %% ../nbs/03_causal_dit.ipynb #044cef73
 def check_dit_inputs(config, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor,

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 
 from .checkpoint import (CheckpointError, config_path, load_into, read_config, read_state_dict,
                                       save_checkpoint, shipped_path)
@@ -36,8 +37,9 @@ class PosPatchEmbed(PatchEmbed):
         h, w = x.shape[-2] // self.proj.stride[0], x.shape[-1] // self.proj.stride[1]
         pos = self.pos_embed
         if (h, w) != (self.grid, self.grid):   # another image size: resample the grid of positions
-            pos = pos.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
-            pos = F.interpolate(pos, size=(h, w), mode='bicubic', align_corners=False).flatten(2).transpose(1, 2)
+            pos = rearrange(pos, '1 (gh gw) c -> 1 c gh gw', gh=self.grid)
+            pos = F.interpolate(pos, size=(h, w), mode='bicubic', align_corners=False)          # [1, C, h, w]
+            pos = rearrange(pos, '1 c h w -> 1 (h w) c')
         return super().forward(x) + pos
 
 class ToyVGGT(VGGT):

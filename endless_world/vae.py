@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKLWan
+from einops import rearrange
 from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
 from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify
 from diffusers.utils import is_accelerate_available
@@ -72,13 +73,13 @@ def _check_video(video: torch.Tensor, name: str, channels: int = 3):
 def video_to_vae(video: torch.Tensor) -> torch.Tensor:
     "[B, F, 3, H, W] in [0, 1] -> [B, 3, F, H, W] in [-1, 1]"
     _check_video(video, 'video')
-    return video.permute(0, 2, 1, 3, 4) * 2 - 1
+    return rearrange(video, 'b f c h w -> b c f h w') * 2 - 1
 
 def vae_to_video(x: torch.Tensor) -> torch.Tensor:
     "[B, 3, F, H, W] in [-1, 1] -> [B, F, 3, H, W] in [0, 1]"
     if x.ndim != 5 or x.shape[1] != 3:
         raise ValueError(f'x: expected [B, 3, F, H, W], got {tuple(x.shape)}')
-    return ((x.permute(0, 2, 1, 3, 4) + 1) / 2).clamp(0, 1)
+    return ((rearrange(x, 'b c f h w -> b f c h w') + 1) / 2).clamp(0, 1)
 
 def _check_latents(vae: AutoencoderKLWan, latents: torch.Tensor, name: str = 'latents'):
     z_dim = vae.config.z_dim

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange, repeat
 
 from .checkpoint import CheckpointError, config_path, load_into, read_config, read_state_dict
 
@@ -48,7 +49,7 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv2d(in_chans, embed_dim, patch_size, patch_size)
 
     def forward(self, x):
-        return self.proj(x).flatten(2).transpose(1, 2)
+        return rearrange(self.proj(x), 'n c h w -> n (h w) c')
 
 # %% ../nbs/06_vggt.ipynb #f610bd40
 class RoPE2D(nn.Module):
@@ -97,13 +98,12 @@ class Attention(nn.Module):
         self.rope = rope
 
     def forward(self, x, pos=None):                               # x [N, T, C]
-        N, T, C = x.shape
-        q, k, v = self.qkv(x).reshape(N, T, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = rearrange(self.qkv(x), 'n t (qkv heads d) -> qkv n heads t d', qkv=3, heads=self.num_heads)
         q, k = self.q_norm(q), self.k_norm(k)                     # [N, heads, T, d]
         if self.rope is not None and pos is not None:
             q, k = self.rope(q, pos), self.rope(k, pos)
         x = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(x.transpose(1, 2).reshape(N, T, C))
+        return self.proj(rearrange(x, 'n heads t d -> n t (heads d)'))
 
 class Block(nn.Module):
     "Pre-norm transformer block with LayerScale: x + ls1(attn(norm1 x)), then x + ls2(mlp(norm2 x))."
@@ -147,9 +147,9 @@ class DinoV2(nn.Module):
         M = int(math.sqrt(pe.shape[1] - 1))
         if (h, w) == (M, M):
             return pe
-        grid = pe[:, 1:].float().reshape(1, M, M, -1).permute(0, 3, 1, 2)
+        grid = rearrange(pe[:, 1:].float(), '1 (m1 m2) c -> 1 c m1 m2', m1=M)    # the M×M grid it was trained on
         grid = F.interpolate(grid, size=(h, w), mode='bicubic', antialias=True)
-        return torch.cat([pe[:, :1], grid.permute(0, 2, 3, 1).reshape(1, h * w, -1).to(pe.dtype)], 1)
+        return torch.cat([pe[:, :1], rearrange(grid, '1 c h w -> 1 (h w) c').to(pe.dtype)], 1)
 
     def forward(self, x):                                         # [N, 3, H, W] (normalised)
         h, w = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
@@ -196,9 +196,9 @@ def resize_to_patch_multiple(images, patch_size):
 # %% ../nbs/06_vggt.ipynb #87a573eb
 def first_vs_rest(token, B, S):
     "[1, 2, n, C] learned tokens → [B·S, n, C]: copy 0 for frame 0, copy 1 for the other frames."
-    first = token[:, :1].expand(B, 1, -1, -1)
-    rest = token[:, 1:].expand(B, S - 1, -1, -1)
-    return torch.cat([first, rest], 1).reshape(B * S, *token.shape[2:])
+    first = repeat(token[0, 0], 'n c -> b 1 n c', b=B)
+    rest = repeat(token[0, 1], 'n c -> b s n c', b=B, s=S - 1)
+    return rearrange(torch.cat([first, rest], 1), 'b s n c -> (b s) n c')
 
 class Aggregator(nn.Module):
     "Patch embed + camera/register tokens + alternating frame/global attention → list of [B, S, P, 2C]."
@@ -239,18 +239,20 @@ class Aggregator(nn.Module):
 
     def forward(self, images):                                    # [B, S, 3, H, W] in [0, 1]
         B, S, _, H, W = images.shape
-        x = ((images - self.mean) / self.std).reshape(B * S, 3, H, W)
+        x = rearrange((images - self.mean) / self.std, 'b s c h w -> (b s) c h w')
         patches = self.patch_embed(x)                             # [B·S, h·w, C]
         special = [first_vs_rest(self.camera_token, B, S), first_vs_rest(self.register_token, B, S)]
         tokens = torch.cat([*special, patches], 1)                # [B·S, P, C]
-        P, C = tokens.shape[1:]
         pos = patch_positions(B * S, H // self.patch_size, W // self.patch_size, self.patch_start_idx, images.device)
+        global_pos = rearrange(pos, '(b s) p two -> b (s p) two', b=B)
         out = []
         for frame_blk, global_blk in zip(self.frame_blocks, self.global_blocks, strict=True):
-            tokens = frame_blk(tokens.reshape(B * S, P, C), pos.reshape(B * S, P, 2))
-            frame_out = tokens.reshape(B, S, P, C)
-            tokens = global_blk(tokens.reshape(B, S * P, C), pos.reshape(B, S * P, 2))
-            out.append(torch.cat([frame_out, tokens.reshape(B, S, P, C)], -1))  # [B, S, P, 2C]
+            tokens = frame_blk(tokens, pos)                                           # each frame alone
+            frame_out = rearrange(tokens, '(b s) p c -> b s p c', b=B)
+            tokens = global_blk(rearrange(tokens, '(b s) p c -> b (s p) c', b=B), global_pos)   # all frames at once
+            global_out = rearrange(tokens, 'b (s p) c -> b s p c', s=S)
+            out.append(torch.cat([frame_out, global_out], -1))                      # [B, S, P, 2C]
+            tokens = rearrange(global_out, 'b s p c -> (b s) p c')
         return out
 
 # %% ../nbs/06_vggt.ipynb #6843ea66
@@ -297,9 +299,9 @@ def sincos_1d(dim, pos, omega_0=100):
 
 def uv_embedding(height, width, channels, aspect_ratio, device=None):
     "[channels, H, W] sinusoidal embedding of the UV grid."
-    uv = uv_grid(width, height, aspect_ratio, torch.float32, device).reshape(-1, 2)
+    uv = rearrange(uv_grid(width, height, aspect_ratio, torch.float32, device), 'h w two -> (h w) two')
     emb = torch.cat([sincos_1d(channels // 2, uv[:, 0]), sincos_1d(channels // 2, uv[:, 1])], -1)
-    return emb.reshape(height, width, channels).permute(2, 0, 1)
+    return rearrange(emb, '(h w) c -> c h w', h=height)
 
 class ResidualConvUnit(nn.Module):
     "Two 3×3 convs with ReLUs and a skip connection."
@@ -374,8 +376,8 @@ class DPTHead(nn.Module):
         maps = []
         for proj, resize, li in zip(self.projects, self.resize_layers, self.intermediate_layer_idx, strict=True):
             x = aggregated_tokens[li][:, :, patch_start_idx:]
-            x = self.norm(x.reshape(-1, h * w, x.shape[-1]))           # [B·S, h·w, 2C]
-            x = x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
+            x = self.norm(rearrange(x, 'b s p c -> (b s) p c'))         # [B·S, h·w, 2C]
+            x = rearrange(x, 'n (h w) c -> n c h w', h=h)
             maps.append(resize(self._add_pos(proj(x), W, H)))
         s = self.scratch
         l1, l2, l3, l4 = [getattr(s, f'layer{i+1}_rn')(m) for i, m in enumerate(maps)]
@@ -389,10 +391,10 @@ class DPTHead(nn.Module):
     def forward(self, aggregated_tokens, image_hw, patch_start_idx):
         B, S = aggregated_tokens[0].shape[:2]
         out = self.scratch.output_conv2(self.features(aggregated_tokens, image_hw, patch_start_idx))
-        out = out.permute(0, 2, 3, 1)                                  # [B·S, H, W, output_dim]
+        out = rearrange(out, '(b s) c h w -> b s h w c', b=B)          # [B, S, H, W, output_dim]
         pred = ACTIVATIONS[self.activation](out[..., :-1])
         conf = ACTIVATIONS[self.conf_activation](out[..., -1])
-        return pred.reshape(B, S, *pred.shape[1:]), conf.reshape(B, S, *conf.shape[1:])
+        return pred, conf
 
 # %% ../nbs/06_vggt.ipynb #0fb2187e
 def vggt_1b_config():
@@ -435,9 +437,8 @@ class VGGT(nn.Module):
         "f3D: patch tokens of an aggregated layer as maps, [B, S, 2C, h, w]."
         images = check_images(images, self.patch_size)
         tok = self.aggregator(images)[layer][:, :, self.aggregator.patch_start_idx:]
-        B, S, _, C2 = tok.shape
-        h, w = images.shape[-2] // self.patch_size, images.shape[-1] // self.patch_size
-        return tok.transpose(2, 3).reshape(B, S, C2, h, w)
+        h = images.shape[-2] // self.patch_size
+        return rearrange(tok, 'b s (h w) c -> b s c h w', h=h)
 
 # %% ../nbs/06_vggt.ipynb #61e525eb
 SKIPPED_PREFIXES = ('track_head.',)

@@ -7,7 +7,10 @@ writes, per clip and per lighting:
   - the share of the squared error in the band of rows 20-39, around the horizon, where the ground's pattern is
     finest;
   - the PSNR of the same clips rendered at 2x the size and averaged 2x2 (supersampled: the renderer samples one ray
-    per pixel, so far ground patterns alias): how much of the loss is aliasing.
+    per pixel, so far ground patterns alias): how much of the loss is aliasing;
+  - per latent channel, the posterior's noise (its mean std) against the spread of its means over the clips: the
+    channel's signal-to-noise ratio. The VAE was trained on latents sampled from the posterior, so what the encoder
+    stores finer than that noise never reached the decoder in training.
 Writes benchmarks/results/vae_error.json (nb 01a plots it). About 2 minutes on one thread.
 Run: `.venv/bin/python scripts/vae_error_map.py [--clips 16]`
 """
@@ -18,10 +21,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from einops import reduce
+from einops import rearrange, reduce
 
 from endless_world.checkpoint import write_json
-from endless_world.vae import load_toy_vae
+from endless_world.vae import load_toy_vae, video_to_vae
 from endless_world.world import World, WorldClips
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,11 +45,14 @@ def main(n_clips: int = 16, threads: int = 1):
     torch.set_num_threads(threads)
     vae = load_toy_vae()
     clips = WorldClips("val", n_clips=n_clips)                     # the clips `benchmarks/vae.py` measures
-    rows, by_lighting = [], defaultdict(list)
+    rows, by_lighting, posterior_std, posterior_mean = [], defaultdict(list), [], []
     for i in range(n_clips):
         item = clips[i]
         video = item["rgb"][None]                                  # [1, F, 3, 64, 64]
         error = (stream_recon(vae, video) - video) ** 2            # [1, F, 3, 64, 64]
+        posterior = vae.encode(video_to_vae(video)).latent_dist
+        posterior_std.append(posterior.std)                        # [1, C, f, h, w]
+        posterior_mean.append(posterior.mean)
         row_error = reduce(error, "b f c h w -> h", "mean")        # [64]: where the error sits
         # the same clip rendered at 128x128 and averaged 2x2: one ray per pixel -> four
         fine = World(item["seed"]).clip(video.shape[1], 16, item["start"], (128, 128)).rgb
@@ -62,9 +68,13 @@ def main(n_clips: int = 16, threads: int = 1):
         by_lighting[lighting].append(row)
         print(f"{i:2d} {row['psnr_db']:5.2f} dB (supersampled {row['psnr_db_supersampled']:5.2f}), "
               f"{row['horizon_share']:.0%} of the error in rows {lo}-{hi - 1}: {row['prompt']}", flush=True)
+    noise = reduce(torch.cat(posterior_std), "n c f h w -> c", "mean")                     # [C]
+    signal = rearrange(torch.cat(posterior_mean), "n c f h w -> c (n f h w)").std(1)   # [C]: spread of the means
+    snr = (signal / noise).tolist()
     mean = lambda key, rs=rows: sum(r[key] for r in rs) / len(rs)   # noqa: E731
     summary = dict(psnr_db_mean=mean("psnr_db"), psnr_db_supersampled_mean=mean("psnr_db_supersampled"),
                    horizon_share_mean=mean("horizon_share"),
+                   channel_snr=[round(v, 3) for v in snr], channel_noise=[round(float(v), 3) for v in noise],
                    by_lighting={name: dict(n=len(rs), psnr_db_mean=mean("psnr_db", rs),
                                            horizon_share_mean=mean("horizon_share", rs),
                                            row_mse=[sum(r["row_mse"][h] for r in rs) / len(rs) for h in range(64)])
@@ -73,6 +83,7 @@ def main(n_clips: int = 16, threads: int = 1):
                               "of 3 latent frames; row_mse: squared error per image row, mean over frames, colours "
                               "and columns; supersampled: rendered at 128x128 and averaged 2x2",
                          n_clips=n_clips, horizon_rows=list(HORIZON_ROWS), threads=threads, **summary, clips=rows))
+    print(f"posterior signal/noise per latent channel: {', '.join(f'{v:.1f}' for v in snr)}")
     print(f"mean {summary['psnr_db_mean']:.2f} dB, supersampled {summary['psnr_db_supersampled_mean']:.2f} dB, "
           f"{summary['horizon_share_mean']:.0%} of the error around the horizon; wrote {OUT}")
 
