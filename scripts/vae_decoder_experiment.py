@@ -14,6 +14,8 @@ of the first training clips (`train_clips_psnr_db`): how well the decoder fits w
 `--decoder-width 24 --lr 1e-3 --warmup 50 --steps 3000 --tag wide24` trains a new decoder 1.5x as wide (decodes at
 0.71x the speed, benchmarks/results/vae_tradeoff.json) from scratch behind the shipped encoder, so the latents, and
 every model trained on them, stay as they are.
+`--latents mean --tag mean` trains the shipped decoder on the posterior means (what every model downstream reads)
+instead of samples from the posterior (the shipped recipe): does decoding without the training noise gain dB?
 """
 import argparse
 import json
@@ -54,7 +56,7 @@ def start_with_new_decoder(shipped, start: Path, width: int, seed: int = 0) -> P
 
 
 def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, minutes=None, frames=81, batch=1,
-         tag=None, decoder_width=None):
+         tag=None, decoder_width=None, latents="sample"):
     torch.set_num_threads(threads)
     run = REPO / "runs" / ("exp_vae_decoder" + (f"_{tag}" if tag else ""))
     start = run / "start" / "ckpt.pt"
@@ -69,7 +71,8 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
         sys.exit(f"{start}: its decoder is {config['decoder_base_dim']} wide, not --decoder-width {decoder_width}; "
                  "use another --tag")
     train_toy_vae(run / "decoder", steps=steps, batch=batch, frames=frames, lr=lr, warmup=warmup, config=config,
-                  n_clips=n_clips, pool_frames=81, init_from=start, decoder_only=True, max_minutes=minutes)
+                  n_clips=n_clips, pool_frames=81, init_from=start, decoder_only=True, max_minutes=minutes,
+                  latents=latents)
     state = load_training_state(run / "decoder" / "ckpt.pt")
     pool = load_training_state(run / "decoder" / "pool.pt")     # the training clips, uint8 [N, 81, 3, H, W]
     finished = int(state["step"]) >= steps
@@ -85,7 +88,7 @@ def main(steps=800, lr=2e-4, warmup=20, n_clips=192, threads=1, val_clips=16, mi
     encoder_kept = all(torch.equal(before[k], after[k]) for k in before if is_encoder_key(k))
     result = dict(steps=steps, trained_steps=int(state["step"]), finished=finished, frames=frames, batch=batch, lr=lr,
                   decoder_base_dim=config["decoder_base_dim"], decoder_from_scratch=decoder_width is not None,
-                  warmup=warmup, n_clips=n_clips, threads=threads, encoder_unchanged=encoder_kept,
+                  warmup=warmup, n_clips=n_clips, threads=threads, latents=latents, encoder_unchanged=encoder_kept,
                   shipped=val_psnr(shipped, val_clips), decoder_trained=val_psnr(tuned, val_clips),
                   train_clips_psnr_db=dict(shipped=pool_psnr(shipped, pool), decoder_trained=pool_psnr(tuned, pool)),
                   note="data/toy_vae's encoder with its decoder trained on alone (decoder_only=True) on "
@@ -111,6 +114,8 @@ if __name__ == "__main__":
     ap.add_argument("--decoder-width", type=int, default=None, help="train a new decoder this wide (base "
                     "channels; the shipped one has 16) from scratch behind the shipped encoder; default: tune the "
                     "shipped decoder")
+    ap.add_argument("--latents", choices=("sample", "mean"), default="sample", help="what the decoder reads in "
+                    "training: samples z = mu + sigma*eps (the shipped recipe) or the means mu (default: sample)")
     a = ap.parse_args()
     main(a.steps, lr=a.lr, warmup=a.warmup, threads=a.threads, minutes=a.minutes, frames=a.frames, batch=a.batch,
-         tag=a.tag, n_clips=a.n_clips, decoder_width=a.decoder_width)
+         tag=a.tag, n_clips=a.n_clips, decoder_width=a.decoder_width, latents=a.latents)

@@ -43,11 +43,16 @@ def sample_windows(pool: torch.Tensor, batch: int, frames: int, gen: torch.Gener
     return torch.stack(windows).float() / 255
 
 # %% ../../nbs/01a_toy_vae.ipynb #c0dbbcf5
-def vae_loss(vae: AutoencoderKLWan, video: torch.Tensor, gen: torch.Generator, kl_weight: float = 1e-4):
-    "L1 reconstruction + kl_weight * element-mean KL; video [B, F, 3, H, W] in [0, 1]. Returns (loss, parts)."
+def vae_loss(vae: AutoencoderKLWan, video: torch.Tensor, gen: torch.Generator, kl_weight: float = 1e-4,
+             latents: str = 'sample'):
+    """L1 reconstruction + kl_weight * element-mean KL; video [B, F, 3, H, W] in [0, 1]. Returns (loss, parts).
+    `latents`: what the decoder reads, 'sample' (z = μ + σε, the shipped recipe) or 'mean' (z = μ, what every model
+    downstream reads: `encode_video` takes the mode)."""
+    if latents not in ('sample', 'mean'):
+        raise ValueError(f"latents must be 'sample' or 'mean', got {latents!r}")
     x = video_to_vae(video)                                          # [B, 3, F, H, W] in [-1, 1]
     dist = vae.encode(x).latent_dist
-    z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen)
+    z = dist.mean if latents == 'mean' else dist.mean + dist.std * torch.randn(dist.mean.shape, generator=gen)
     recon = vae.decode(z).sample
     l1 = (recon - x).abs().mean()
     kl = 0.5 * (dist.mean ** 2 + dist.var - 1.0 - dist.logvar).mean()
@@ -129,6 +134,8 @@ def train_toy_vae(
                                         # widened by `widen_latent` when `config` has more channels)
     stop_at: int | None = None,         # end at this step of the schedule (default `steps`)
     decoder_only: bool = False,         # train the decoder alone: the encoder (and so every latent) stays as it is
+    latents: str = 'sample',            # what the decoder reads in training: 'sample' (z = μ + σε) or 'mean' (μ)
+    kl_weight: float = 1e-4,            # β of the KL term (`vae_loss`)
     progress: bool = True,              # show progress bars
 ) -> AutoencoderKLWan:
     "Train (or resume) a toy VAE in `out_dir`; returns it in eval mode."
@@ -186,7 +193,7 @@ def train_toy_vae(
     bar = tqdm(total=stop, initial=min(step, stop), desc=f'toy VAE {out_dir.name}', disable=not progress)
     with open(out_dir / 'log.jsonl', 'a') as log:
         while step < stop:
-            loss, parts = vae_loss(vae, sample_windows(pool, batch, frames, gen), gen)
+            loss, parts = vae_loss(vae, sample_windows(pool, batch, frames, gen), gen, kl_weight, latents)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
