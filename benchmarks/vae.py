@@ -22,11 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
-def stream_recon(vae, video: torch.Tensor) -> torch.Tensor:
-    "A clip [1, F, 3, H, W] in [0, 1] encoded, then decoded as a stream of 3-latent chunks: the same shape."
-    z = encode_video(vae, video, normalized=True)                      # [1, C, 21, 8, 8]
+def stream_decode(vae, z: torch.Tensor) -> torch.Tensor:
+    "Normalised latents [1, C, f, h, w] decoded as a stream of 3-latent chunks -> frames [1, F, 3, H, W] in [0, 1]."
     dec = StreamingVAEDecoder(vae, normalized=True)
     return vae_to_video(torch.cat([dec.decode_chunk(c) for c in z.split(3, dim=2)], 2))
+
+
+@torch.no_grad()
+def stream_recon(vae, video: torch.Tensor) -> torch.Tensor:
+    "A clip [1, F, 3, H, W] in [0, 1] encoded, then decoded as a stream of 3-latent chunks: the same shape."
+    return stream_decode(vae, encode_video(vae, video, normalized=True))   # latents [1, C, 21, 8, 8]
 
 
 def stream_mse(vae, video: torch.Tensor) -> torch.Tensor:

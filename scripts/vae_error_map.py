@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from einops import rearrange, reduce
 
 from endless_world.checkpoint import write_json
-from endless_world.vae import load_toy_vae, video_to_vae
+from endless_world.vae import load_toy_vae, normalize_latents, video_to_vae
 from endless_world.world import World, WorldClips
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from vae import stream_recon  # noqa: E402
+from vae import stream_decode, stream_recon  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "vae_error.json"
 HORIZON_ROWS = (20, 40)   # the band of rows around the horizon (of 64)
@@ -49,17 +49,19 @@ def main(n_clips: int = 16, threads: int = 1):
     for i in range(n_clips):
         item = clips[i]
         video = item["rgb"][None]                                  # [1, F, 3, 64, 64]
-        error = (stream_recon(vae, video) - video) ** 2            # [1, F, 3, 64, 64]
-        posterior = vae.encode(video_to_vae(video)).latent_dist
+        posterior = vae.encode(video_to_vae(video)).latent_dist    # encoded once: for the decode and the SNR
         posterior_std.append(posterior.std)                        # [1, C, f, h, w]
         posterior_mean.append(posterior.mean)
+        recon = stream_decode(vae, normalize_latents(vae, posterior.mode()))   # as `stream_recon`
+        error = (recon - video) ** 2                               # [1, F, 3, 64, 64]
         row_error = reduce(error, "b f c h w -> h", "mean")        # [64]: where the error sits
         # the same clip rendered at 128x128 and averaged 2x2: one ray per pixel -> four
-        fine = World(item["seed"]).clip(video.shape[1], 16, item["start"], (128, 128)).rgb
+        world = World(item["seed"])
+        fine = world.clip(video.shape[1], 16, item["start"], (128, 128)).rgb
         supersampled = F.avg_pool2d(fine, 2)[None]                 # [1, F, 3, 64, 64]
         ss_error = (stream_recon(vae, supersampled) - supersampled) ** 2
         lo, hi = HORIZON_ROWS
-        lighting = World(item["seed"]).style.lighting
+        lighting = world.style.lighting
         row = dict(seed=item["seed"], prompt=item["prompt"], lighting=lighting, psnr_db=psnr(error),
                    psnr_db_supersampled=psnr(ss_error),
                    horizon_share=float(row_error[lo:hi].sum() / row_error.sum()),
@@ -77,7 +79,8 @@ def main(n_clips: int = 16, threads: int = 1):
                    channel_snr=[round(v, 3) for v in snr], channel_noise=[round(float(v), 3) for v in noise],
                    by_lighting={name: dict(n=len(rs), psnr_db_mean=mean("psnr_db", rs),
                                            horizon_share_mean=mean("horizon_share", rs),
-                                           row_mse=[sum(r["row_mse"][h] for r in rs) / len(rs) for h in range(64)])
+                                           row_mse=[sum(col) / len(rs)
+                                                    for col in zip(*(r["row_mse"] for r in rs), strict=True)])
                                 for name, rs in sorted(by_lighting.items())})
     write_json(OUT, dict(note="shipped data/toy_vae on the val clips of benchmarks/vae.py, streaming decode in chunks "
                               "of 3 latent frames; row_mse: squared error per image row, mean over frames, colours "
