@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
+from einops import rearrange
 
 # %% auto #0
 __all__ = ['to_video_array', 'depth_to_rgb', 'write_video', 'read_video', 'show_video']
@@ -21,12 +22,12 @@ def to_video_array(frames: torch.Tensor) -> np.ndarray:
     "Frames [N, 3, H, W] (float in [0, 1]) -> uint8 [N, H, W, 3], as video writers want them."
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"frames must be [N, 3, H, W], got {list(frames.shape)}")
-    return (frames.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return rearrange((frames.detach().float().clamp(0, 1) * 255).round().byte(), 'f c h w -> f h w c').cpu().numpy()
 
 def depth_to_rgb(depth: torch.Tensor, max_depth: float = 30.0, cmap: str = "magma_r") -> torch.Tensor:
     "Depth maps [N, H, W] -> colour images [N, 3, H, W] in [0, 1] (near is bright)."
     colored = matplotlib.colormaps[cmap]((depth / max_depth).clamp(0, 1).cpu().numpy())[..., :3]
-    return torch.from_numpy(colored).float().permute(0, 3, 1, 2)
+    return rearrange(torch.from_numpy(colored).float(), 'f h w c -> f c h w')
 
 # %% ../nbs/90_media.ipynb #89c5c212
 def write_video(path, frames: torch.Tensor, fps: float = 16) -> Path:
@@ -63,7 +64,7 @@ def read_video(path) -> torch.Tensor:
     meta = next(reader)
     W, H = meta["size"]
     frames = [np.frombuffer(buf, np.uint8).reshape(H, W, 3) for buf in reader]
-    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255
+    return rearrange(torch.from_numpy(np.stack(frames)), 'f h w c -> f c h w').float() / 255
 
 def show_video(frames: torch.Tensor, fps: float = 16, width: int = 320):
     "Show frames [N, 3, H, W] inline in a notebook as an embedded mp4."

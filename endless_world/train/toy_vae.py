@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKLWan
+from einops import rearrange
 from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_torch_save, load_into, load_training_state
@@ -220,7 +221,7 @@ def latent_stats(vae: AutoencoderKLWan, pool: torch.Tensor, n: int = 64) -> tupl
     "Per-channel mean and std of raw latents of the first `n` pool clips."
     frames = 1 + 4 * ((pool.shape[1] - 1) // 4)
     zs = [encode_video(vae, pool[i:i + 1, :frames].float() / 255, normalized=False) for i in range(min(n, len(pool)))]
-    z = torch.cat(zs).transpose(0, 1).reshape(vae.config.z_dim, -1)  # [C, N*f*h*w]
+    z = rearrange(torch.cat(zs), 'n c f h w -> c (n f h w)')      # one row of values per channel
     return z.mean(1).tolist(), z.std(1).tolist()
 
 def finish_toy_vae(
