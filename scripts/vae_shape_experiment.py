@@ -84,7 +84,8 @@ def main(shape: str, steps: int = 3000, minutes: float | None = None, val_clips:
     psnr = val_psnr(vae, val_clips)
     point = dict(step=int(state["step"]), minutes=round(trained_minutes, 1), val_psnr_db=psnr["psnr_db_mean"],
                  val_psnr_db_min=psnr["psnr_db_min"], train_l1_last_50=l1, val_clips=val_clips,
-                 window_psnr_db=window_psnr(vae, val_clips), per_clip=psnr["per_clip"], eval_minutes=round((time.time() - t0) / 60, 1))
+                 window_psnr_db=window_psnr(vae, val_clips), per_clip=psnr["per_clip"],
+                 eval_minutes=round((time.time() - t0) / 60, 1))
     result = json.loads(OUT.read_text()) if OUT.exists() else {}
     result.update(recipe=RECIPE | dict(threads=threads),
                   note="each candidate trained from scratch with the shipped recipe's first stage; val PSNR as "
