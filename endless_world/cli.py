@@ -251,6 +251,34 @@ def _add_train_attributes(models):
                   steps=1800, batch_size=64, what='frames', ship='toy_attributes', threads=1)
     p.set_defaults(run=_run_train_attributes)
 
+def _run_eval_attributes(args):
+    "`endless-world eval attributes`: a classifier's accuracy per attribute on unseen worlds, raw and through the VAE."
+    from endless_world.checkpoint import write_json
+    from endless_world.train.attributes import eval_attributes
+    result = eval_attributes(args.checkpoint, split=args.split, n_worlds=args.worlds, threads=args.threads,
+                             progress=not args.quiet)    # the frame pool lives in a temporary folder
+    path = args.out_dir / f'{args.name}.json'
+    write_json(path, result)
+    print(f"mean accuracy raw {result['mean_accuracy']['raw']:.3f}, through the toy VAE "
+          f"{result['mean_accuracy']['vae']:.3f} ({args.split}, {args.worlds} worlds); wrote {path}")
+    return result
+
+def _add_eval_attributes(models):
+    "The `eval attributes` subcommand."
+    p = models.add_parser('attributes', help='evaluate an attribute classifier on unseen worlds',
+                          description="An attribute classifier's accuracy per attribute (lighting, palette, objects, "
+                                      'ground) on worlds of the val or test split, raw and through the toy VAE, '
+                                      'beside chance, written as JSON.')
+    p.add_argument('--checkpoint', type=Path, default=None,
+                   help='the .safetensors to evaluate (default: the shipped data/toy_attributes.safetensors)')
+    p.add_argument('--split', choices=['val', 'test'], default='test', help='the worlds to measure on (default: test)')
+    p.add_argument('--worlds', type=positive_int, default=256, help='how many worlds, 5 frames each (default: 256)')
+    p.add_argument('--name', default='attributes_eval', help='the JSON file name, without .json '
+                   '(default: attributes_eval)')
+    out_dir_option(p, 'attributes_eval', 'the accuracy JSON')
+    run_options(p, threads=1, progress='progress bars')
+    p.set_defaults(run=_run_eval_attributes)
+
 def name_and_checkpoint(text: str) -> tuple:
     "An argparse type: NAME=CHECKPOINT -> (name, Path)."
     name, sep, path = text.partition('=')
@@ -505,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluated = evaluate.add_subparsers(dest='model', required=True, metavar='MODEL',
                                         help='which toy model to evaluate')
     _add_eval_vggt(evaluated)
+    _add_eval_attributes(evaluated)
     _add_eval_quality(evaluated)
     _add_eval_ablation(evaluated)
     return parser
