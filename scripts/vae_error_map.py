@@ -40,6 +40,13 @@ def psnr(squared_error: torch.Tensor) -> float:
     return float(10 * torch.log10(1 / squared_error.mean()))
 
 
+def channel_snr(means: list, stds: list) -> tuple[list, torch.Tensor]:
+    "Per latent channel of posteriors [n, C, f, h, w]: (spread of the means / mean std, the mean std [C])."
+    noise = reduce(torch.cat(stds), "n c f h w -> c", "mean")                     # [C]
+    signal = rearrange(torch.cat(means), "n c f h w -> c (n f h w)").std(1)   # [C]: spread of the means
+    return (signal / noise).tolist(), noise
+
+
 @torch.no_grad()
 def main(n_clips: int = 16, threads: int = 1):
     torch.set_num_threads(threads)
@@ -70,9 +77,7 @@ def main(n_clips: int = 16, threads: int = 1):
         by_lighting[lighting].append(row)
         print(f"{i:2d} {row['psnr_db']:5.2f} dB (supersampled {row['psnr_db_supersampled']:5.2f}), "
               f"{row['horizon_share']:.0%} of the error in rows {lo}-{hi - 1}: {row['prompt']}", flush=True)
-    noise = reduce(torch.cat(posterior_std), "n c f h w -> c", "mean")                     # [C]
-    signal = rearrange(torch.cat(posterior_mean), "n c f h w -> c (n f h w)").std(1)   # [C]: spread of the means
-    snr = (signal / noise).tolist()
+    snr, noise = channel_snr(posterior_mean, posterior_std)
     mean = lambda key, rs=rows: sum(r[key] for r in rs) / len(rs)   # noqa: E731
     summary = dict(psnr_db_mean=mean("psnr_db"), psnr_db_supersampled_mean=mean("psnr_db_supersampled"),
                    horizon_share_mean=mean("horizon_share"),

@@ -27,13 +27,14 @@ import torch
 
 from endless_world.checkpoint import load_training_state, write_json
 from endless_world.train.toy_vae import train_toy_vae
-from endless_world.vae import build_vae, encode_video, load_toy_vae, load_vae_state_dict, vae_to_video
+from endless_world.vae import build_vae, load_toy_vae, load_vae_state_dict, vae_to_video, video_to_vae
 from endless_world.world import WorldClips
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "scripts"))
 from vae import val_psnr  # noqa: E402
+from vae_error_map import channel_snr  # noqa: E402
 from vae_tradeoff import CANDIDATES  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "vae_shape.json"
@@ -64,17 +65,21 @@ def training_curve(log: Path, every: int = 50) -> list[dict]:
 
 
 @torch.no_grad()
-def window_psnr(vae, n_clips: int = 16, frames: int = 9, starts=(0, 36, 72)) -> float:
+def window_psnr(vae, n_clips: int = 16, frames: int = 9, starts=(0, 36, 72)) -> tuple[float, list]:
     """Mean PSNR of short windows (`frames` frames at `starts` of 81-frame val clips) encoded and decoded in one call:
-    the windows the recipe trains on, so a shape's capacity without the streaming penalty of short-window training."""
+    the windows the recipe trains on, so a shape's capacity without the streaming penalty of short-window training.
+    Also each latent channel's signal/noise over those windows (`vae_error_map.channel_snr`): is the channel used?"""
     ds = WorldClips("val", n_clips=n_clips, frames=81, fps=16, size=(64, 64))
-    psnrs = []
+    psnrs, means, stds = [], [], []
     for i in range(n_clips):
         for start in starts:
             window = ds[i]["rgb"][None, start:start + frames]                     # [1, F, 3, H, W] in [0, 1]
-            recon = vae_to_video(vae.decode(encode_video(vae, window, normalized=False)).sample)
+            posterior = vae.encode(video_to_vae(window)).latent_dist
+            means.append(posterior.mean)
+            stds.append(posterior.std)
+            recon = vae_to_video(vae.decode(posterior.mode()).sample)              # as `encode_video`: the mode
             psnrs.append(float(10 * torch.log10(1 / ((recon.clamp(0, 1) - window) ** 2).mean())))
-    return sum(psnrs) / len(psnrs)
+    return sum(psnrs) / len(psnrs), [round(v, 3) for v in channel_snr(means, stds)[0]]
 
 
 def main(shape: str, steps: int = 3000, minutes: float | None = None, val_clips: int = 16, threads: int = 1,
@@ -95,12 +100,13 @@ def main(shape: str, steps: int = 3000, minutes: float | None = None, val_clips:
     curve = training_curve(run / "log.jsonl")
     t0 = time.time()
     psnr = val_psnr(vae, val_clips)
+    windows, snr = window_psnr(vae, val_clips)
     point = dict(stage=stage, step=int(state["step"]), minutes=round(curve[-1]["minutes"], 1),
                  val_psnr_db=psnr["psnr_db_mean"], val_psnr_db_min=psnr["psnr_db_min"],
                  val_psnr_db_first_frame=psnr["psnr_db_first_frame"],
                  val_psnr_db_frames_41_to_80=psnr["psnr_db_frames_41_to_80"],
                  train_l1_last_50=curve[-1]["l1"], val_clips=val_clips,
-                 window_psnr_db=window_psnr(vae, val_clips), per_clip=psnr["per_clip"],
+                 window_psnr_db=windows, channel_snr=snr, per_clip=psnr["per_clip"],
                  eval_minutes=round((time.time() - t0) / 60, 1))
     result = json.loads(OUT.read_text()) if OUT.exists() else {}
     result.update(recipes={str(k): v | dict(threads=threads) for k, v in RECIPES.items()},
@@ -109,8 +115,8 @@ def main(shape: str, steps: int = 3000, minutes: float | None = None, val_clips:
                        "benchmarks/vae.py measures it (streaming decode, chunks of 3 latent frames). The shipped "
                        "VAE (five stages, about 2,600 steps, later ones on 81-frame windows) reads 24.0 dB on the "
                        "same 16 clips")
-    if "shipped_window_psnr_db" not in result:        # the reference for window_psnr_db: data/toy_vae
-        result["shipped_window_psnr_db"] = window_psnr(load_toy_vae(), val_clips)
+    if "shipped_channel_snr" not in result:        # the reference for window_psnr_db and channel_snr: data/toy_vae
+        result["shipped_window_psnr_db"], result["shipped_channel_snr"] = window_psnr(load_toy_vae(), val_clips)
     row = result.setdefault("candidates", {}).setdefault(shape, dict(config=config, points=[]))
     row.pop("steps", None), row.pop("curve", None)       # (the layout before stage 2 existed)
     row.setdefault("steps", {})[str(stage)] = steps       # each schedule's length: sized to its time budget
