@@ -118,7 +118,9 @@ def main(shape: str, steps: int = 3000, minutes: float | None = None, val_clips:
     if "shipped_channel_snr" not in result:        # the reference for window_psnr_db and channel_snr: data/toy_vae
         result["shipped_window_psnr_db"], result["shipped_channel_snr"] = window_psnr(load_toy_vae(), val_clips)
     row = result.setdefault("candidates", {}).setdefault(shape, dict(config=config, points=[]))
-    row.pop("steps", None), row.pop("curve", None)       # (the layout before stage 2 existed)
+    for key in ("steps", "curve"):                        # the layout before stage 2 existed: one stage, no dicts
+        if not isinstance(row.get(key, {}), dict):
+            row.pop(key)
     row.setdefault("steps", {})[str(stage)] = steps       # each schedule's length: sized to its time budget
     row.setdefault("curve", {})[str(stage)] = curve
     row["points"] = [p for p in row["points"] if (p.get("stage", 1), p["step"]) != (stage, point["step"])] + [point]
