@@ -6,6 +6,7 @@ Writes benchmarks/results/vae.json. Goals (issue 3): PSNR >= 30 dB at 64x64, dec
 `--random` measures speed with an untrained toy VAE (same config) when data/toy_vae is not there yet.
 """
 import argparse
+import copy
 import json
 import os
 import platform
@@ -70,11 +71,12 @@ def long_stream_psnr(vae, n_clips: int = 2, frames: int = 161):
 
 
 @torch.no_grad()
-def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5, latent_hw: tuple = (8, 8)):
+def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5, latent_hw: tuple = (8, 8),
+                 frames_per_call: int | None = None):
     "Streaming decode speed of random latents [1, C, n_latent, *latent_hw] in chunks of `chunk` latent frames."
     # random latents, as decoding sees: zeros through random weights leave denormal floats that slow every op
     z = torch.randn(1, vae.config.z_dim, n_latent, *latent_hw, generator=torch.Generator().manual_seed(0))
-    dec = StreamingVAEDecoder(vae, normalized=True)
+    dec = StreamingVAEDecoder(vae, normalized=True, frames_per_call=frames_per_call)
     for c in z[:, :, :4].split(chunk, 2):                             # warm-up
         dec.decode_chunk(c)
     times, n_frames = [], 0
@@ -85,7 +87,8 @@ def decode_speed(vae, chunk: int, n_latent: int = 21, repeats: int = 5, latent_h
             n_frames += dec.decode_chunk(c).shape[2]
         times.append(time.perf_counter() - t0)
     best, med = min(times), sorted(times)[len(times) // 2]
-    return dict(chunk_latent_frames=chunk, frames_per_stream=n_frames, fps_best=n_frames / best,
+    return dict(chunk_latent_frames=chunk, frames_per_call=frames_per_call, frames_per_stream=n_frames,
+                fps_best=n_frames / best,
                 fps_median=n_frames / med, ms_per_latent_frame_median=1e3 * med / n_latent)
 
 
@@ -99,6 +102,14 @@ def encode_speed(vae, repeats: int = 3):
         encode_video(vae, video)
         ts.append(time.perf_counter() - t0)
     return dict(fps_median=81 / sorted(ts)[len(ts) // 2])
+
+
+def pytorch_convs(vae):
+    "A copy of `vae` whose 3D convolutions take PyTorch's own kernel choice again (undoes `onednn_convs`)."
+    stock = copy.deepcopy(vae)
+    for module in stock.modules():
+        vars(module).pop('_conv_forward', None)
+    return stock
 
 
 def main():
@@ -123,15 +134,19 @@ def main():
     res['decode_stream'] = []
     for th in [int(t) for t in a.threads.split(',')]:
         torch.set_num_threads(th)
-        res['decode_stream'] += [dict(threads=th, **decode_speed(vae, c)) for c in (1, 3)]
+        for convs, model in (('oneDNN', vae), ('PyTorch default', pytorch_convs(vae))):
+            for chunk, per_call in ((1, 1), (3, 1), (3, None)):   # None: a whole chunk per decoder call (the default)
+                res['decode_stream'].append(dict(threads=th, convs=convs, **decode_speed(model, chunk,
+                                                                                      frames_per_call=per_call)))
     res['encode'] = encode_speed(vae)
     res['threads_for_encode_and_psnr'] = torch.get_num_threads()
     if trained:
         res['val'] = val_psnr(vae, a.clips)
         res['long_stream'] = long_stream_psnr(vae)
     res['load_avg_at_end'] = os.getloadavg()[0]
-    res['note'] = ('2 CPU cores shared with other jobs while measuring: speeds vary with the load average; '
-                   'decode is one stream, batch 1, chunks of 1 or 3 latent frames (4 or 12 video frames), 64x64.')
+    res['note'] = ('2 CPU cores, speeds vary with the load average; decode is one stream, batch 1, chunks of 1 or 3 '
+                   'latent frames (4 or 12 video frames), 64x64, one latent frame per decoder call or a whole chunk '
+                   '(frames_per_call null), 3D convolutions through oneDNN (load_toy_vae) or PyTorch\'s own pick.')
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1))
     shown = {k: v for k, v in res.items() if k != 'val'}

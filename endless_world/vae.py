@@ -5,9 +5,11 @@
 # %% ../nbs/01_vae.ipynb #a8d2ec00
 from __future__ import annotations
 import sys
+import types
 from pathlib import Path
 
 import torch
+from torch import nn
 from diffusers import AutoencoderKLWan
 from einops import rearrange
 from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
@@ -20,7 +22,7 @@ from .checkpoint import (CheckpointError, config_path, load_into, read_config, r
 # %% auto #0
 __all__ = ['wan21_vae_config', 'toy_vae_config', 'build_vae', 'load_vae_state_dict', 'load_wan_vae', 'video_to_vae',
            'vae_to_video', 'normalize_latents', 'denormalize_latents', 'encode_video', 'StreamingVAEDecoder',
-           'save_toy_vae', 'load_toy_vae']
+           'onednn_convs', 'save_toy_vae', 'load_toy_vae']
 
 # %% ../nbs/01_vae.ipynb #322e25d2
 def wan21_vae_config() -> dict:
@@ -121,7 +123,7 @@ class StreamingVAEDecoder:
     "Decode a latent stream of unknown length chunk by chunk (1, 4, 4, … frames per latent frame)."
     def __init__(self, vae: AutoencoderKLWan,
                  normalized: bool = False,                # chunks are (z - mean) / std
-                 frames_per_call: int | None = 1):        # latent frames per decoder call; None: the whole chunk
+                 frames_per_call: int | None = None):     # latent frames per decoder call; None: the whole chunk
         if frames_per_call is not None and frames_per_call < 1:
             raise ValueError(f'frames_per_call must be >= 1 or None (a whole chunk per call), got {frames_per_call}')
         self.vae, self.normalized, self.frames_per_call = vae, normalized, frames_per_call
@@ -164,6 +166,21 @@ class StreamingVAEDecoder:
         self.n_frames += out.shape[2]
         return out.clamp(-1.0, 1.0)
 
+# %% ../nbs/01_vae.ipynb #8ab486ea
+def _onednn_conv3d(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    "`nn.Conv3d._conv_forward` through oneDNN for a CPU float32 input (autograd included); else the usual path."
+    if x.device.type == 'cpu' and x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        return torch.ops.aten.mkldnn_convolution(x, weight, bias, self.padding, self.stride, self.dilation,
+                                                 self.groups)
+    return nn.Conv3d._conv_forward(self, x, weight, bias)
+
+def onednn_convs(model: nn.Module) -> nn.Module:
+    "Route `model`'s 3D convolutions (zero-padded, as the Wan VAE's) to oneDNN on CPU float32, any batch; in place."
+    for module in model.modules():
+        if isinstance(module, nn.Conv3d) and module.padding_mode == 'zeros' and not isinstance(module.padding, str):
+            module._conv_forward = types.MethodType(_onednn_conv3d, module)   # a copy of the model binds its own
+    return model
+
 # %% ../nbs/01_vae.ipynb #ef02ac38
 def save_toy_vae(vae: AutoencoderKLWan, path, extra: dict | None = None, dtype=torch.float16) -> Path:
     "Write `path`.safetensors (weights as `dtype`) and `path`.json (config and `extra`), each atomically."
@@ -181,7 +198,7 @@ def load_toy_vae(path=None) -> AutoencoderKLWan:
     except (TypeError, ValueError) as err:
         raise CheckpointError(f'{config_path(weights)}: not an AutoencoderKLWan config ({err})') from err
     state_dict = {k: v.float() for k, v in read_state_dict(weights).items()}  # stored fp16, run fp32
-    return load_vae_state_dict(vae, state_dict, source=str(weights)).eval()
+    return onednn_convs(load_vae_state_dict(vae, state_dict, source=str(weights)).eval())   # one stream: 2x
 
 # %% ../nbs/01_vae.ipynb #5e4f075f
 if __name__ == '__main__' and sys.argv[0].endswith('vae.py'):  # `python -m endless_world.vae`; not in a notebook
