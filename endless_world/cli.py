@@ -483,7 +483,7 @@ def _run_train_toy(args):
     if args.ship and args.recipe != 'toy':
         raise UsageError(f'--ship: only the toy recipe ships; {args.recipe!r} is a smoke test')
     status = run_toy_pipeline(args.out_dir, recipe, only=args.only, force=args.force, minutes=args.minutes,
-                              ship=args.ship, threads=args.threads, progress=not args.quiet)
+                              ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes)
     print(', '.join(f'{name}: {state}' for name, state in status.items()))
     return status
 
@@ -505,6 +505,9 @@ def _add_train_toy(models):
                    help='per stage: stop after this many minutes (resumable; default: 60)')
     ship_option(p, 'toy_teacher, toy_student_ode and toy_generator_<variant>')
     run_options(p, threads=2)
+    p.add_argument('--processes', type=positive_int, default=2,
+                   help='DMD stages: data-parallel processes under torchrun, sharing --threads (default: 2; '
+                        '1 trains them in this process)')
     p.set_defaults(run=_run_train_toy)
 
 # %% ../nbs/98_cli.ipynb #5c81e740

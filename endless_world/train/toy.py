@@ -5,16 +5,20 @@
 # %% ../../nbs/16_train_toy.ipynb #3fcdb061
 from __future__ import annotations
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..checkpoint import DATA_DIR, CheckpointNotFoundError, write_json
 
 # %% auto #0
 __all__ = ['DMD_VARIANTS', 'TOY_RECIPE', 'TINY_RECIPE', 'TRAIN_SUMMARY', 'Stage', 'toy_stages', 'stage_output', 'check_needs',
-           'run_stage', 'summarize_log', 'reset_stage', 'write_summaries', 'log_event', 'run_toy_pipeline']
+           'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage', 'write_summaries', 'log_event',
+           'run_toy_pipeline']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -101,10 +105,14 @@ def check_needs(stage: Stage, stages: list, runs_dir) -> dict:
     return found
 
 def run_stage(stage: Stage, inputs: dict, runs_dir, minutes: float | None = None, ship: bool = False,
-              threads: int | None = None, progress: bool = True):
+              threads: int | None = None, progress: bool = True,
+              processes: int = 1):     # a DMD stage: this many data-parallel processes (`launch_stage`)
     "Train (or resume) `stage` in its folder with its trainer; `inputs` = `check_needs`' paths."
     folder = Path(runs_dir) / stage.folder
     common = dict(minutes=minutes, ship=ship, threads=threads, progress=progress)
+    if processes > 1 and stage.kind == "dmd":       # `threads` is the budget: shared out among the processes
+        per_process = max(1, (threads or 1) // processes)
+        return launch_stage(stage, inputs, runs_dir, processes, **dict(common, threads=per_process))
     if stage.kind == "teacher":
         from endless_world.train.teacher import train_teacher
         return train_teacher(folder, **common, **stage.settings)
@@ -115,6 +123,39 @@ def run_stage(stage: Stage, inputs: dict, runs_dir, minutes: float | None = None
         from endless_world.train.self_forcing import train_self_forcing
         return train_self_forcing(folder, inputs["ode_init"], inputs["teacher"], **common, **stage.settings)
     raise ValueError(f"stage {stage.name!r}: unknown kind {stage.kind!r} (teacher, ode_init or dmd)")
+
+# %% ../../nbs/16_train_toy.ipynb #3d12948e
+def launch_stage(stage: Stage, inputs: dict, runs_dir, processes: int, threads: int | None = None, **options) -> int:
+    "Run `stage` as `processes` data-parallel ranks under `torchrun` (`threads` each, default 1); its exit code."
+    job = dict(stage=asdict(stage), inputs={k: str(v) for k, v in inputs.items()}, runs_dir=str(runs_dir),
+               options=dict(options, threads=threads or 1))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+           "-m", "endless_world.train.toy", json.dumps(job)]
+    proc = subprocess.Popen(cmd, env=dict(os.environ, OMP_NUM_THREADS=str(threads or 1)))
+    stopped = []
+
+    def pass_on(signum, frame):                     # the workers save their state and stop after their step
+        stopped.append(signum)
+        proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:                       # Ctrl-C went to the workers as well: let them save
+        stopped.append(signal.SIGINT)
+        code = proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code and not stopped:
+        raise RuntimeError(f"stage {stage.name!r}: {processes} processes under torchrun failed (exit code {code}); "
+                           f"its output is above. The command: {' '.join(cmd[:-1])} '<the stage as JSON>'")
+    return code
+
+def stage_worker(job: str):
+    "One rank of `launch_stage`'s run: the stage, its inputs and options from `job` (JSON)."
+    job = json.loads(job)
+    stage = Stage(**dict(job["stage"], needs=tuple(job["stage"]["needs"])))
+    run_stage(stage, {k: Path(v) for k, v in job["inputs"].items()}, job["runs_dir"], **job["options"])
 
 # %% ../../nbs/16_train_toy.ipynb #191abc8f
 def summarize_log(log_path,            # a stage's log.jsonl: one JSON object per step, with "step"
@@ -185,6 +226,7 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
                      threads: int | None = 2,         # torch CPU threads
                      progress: bool = True,           # bars and one line per stage
                      variants: dict = DMD_VARIANTS,   # the DMD variants, in order
+                     processes: int = 1,              # DMD stages: data-parallel processes (`launch_stage`)
                      ) -> dict:                       # {stage name: "done", "skipped" or "stopped"}
     "Run the toy pipeline's stages in order, skipping finished ones and resuming an interrupted one."
     stages = toy_stages(recipe, variants)
@@ -210,7 +252,7 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
             print(f"[{i + 1}/{len(stages)}] {stage.name}: training in {Path(runs_dir) / stage.folder}")
         log_event(runs_dir, stage=stage.name, event="start", settings=stage.settings)
         t0 = time.time()
-        run_stage(stage, inputs, runs_dir, minutes, ship, threads, progress)
+        run_stage(stage, inputs, runs_dir, minutes, ship, threads, progress, processes)
         done = output.is_file()
         status[stage.name] = "done" if done else "stopped"
         log_event(runs_dir, stage=stage.name, event=status[stage.name], minutes=round((time.time() - t0) / 60, 2))
@@ -223,4 +265,7 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
 if __name__ == "__main__" and sys.argv[0].endswith("toy.py"):  # `python -m ...`; not in a notebook
+    if len(sys.argv) == 2 and sys.argv[1].startswith("{"):          # one rank of `launch_stage` under torchrun
+        stage_worker(sys.argv[1])
+        sys.exit(0)
     sys.exit("endless_world.train.toy has no command line of its own: run `endless-world train toy --help`")
