@@ -13,7 +13,7 @@ from torch import nn
 from diffusers import AutoencoderKLWan
 from einops import rearrange
 from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
-from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, unpatchify
+from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, WanRMS_norm, unpatchify
 from diffusers.utils import is_accelerate_available
 
 from .checkpoint import (CheckpointError, config_path, load_into, read_config, read_state_dict,
@@ -22,7 +22,7 @@ from .checkpoint import (CheckpointError, config_path, load_into, read_config, r
 # %% auto #0
 __all__ = ['wan21_vae_config', 'toy_vae_config', 'build_vae', 'load_vae_state_dict', 'load_wan_vae', 'video_to_vae',
            'vae_to_video', 'normalize_latents', 'denormalize_latents', 'encode_video', 'StreamingVAEDecoder',
-           'onednn_convs', 'save_toy_vae', 'load_toy_vae']
+           'onednn_convs', 'fast_rms_norms', 'save_toy_vae', 'load_toy_vae']
 
 # %% ../nbs/01_vae.ipynb #322e25d2
 def wan21_vae_config() -> dict:
@@ -181,6 +181,22 @@ def onednn_convs(model: nn.Module) -> nn.Module:
             module._conv_forward = types.MethodType(_onednn_conv3d, module)   # a copy of the model binds its own
     return model
 
+# %% ../nbs/01_vae.ipynb #bf69b8a5
+def _fast_rms_norm(self, x: torch.Tensor) -> torch.Tensor:
+    "`WanRMS_norm.forward` without `F.normalize` for a CPU float32 input (autograd included); else diffusers' own."
+    if x.device.type == 'cpu' and x.dtype == torch.float32:
+        sum_of_squares = x.square().sum(1 if self.channel_first else -1, keepdim=True)
+        return x * torch.rsqrt(sum_of_squares.clamp_min(1e-24)) * self.scale * self.gamma + self.bias
+    return WanRMS_norm.forward(self, x)
+
+def fast_rms_norms(model: nn.Module) -> nn.Module:
+    "Compute `model`'s Wan RMS norms with one reduction on CPU float32 (2-10x faster than `F.normalize`); in place."
+    for module in model.modules():
+        if isinstance(module, WanRMS_norm):
+            module.forward = types.MethodType(_fast_rms_norm, module)     # a copy of the model binds its own
+    return model
+
+
 # %% ../nbs/01_vae.ipynb #ef02ac38
 def save_toy_vae(vae: AutoencoderKLWan, path, extra: dict | None = None, dtype=torch.float16) -> Path:
     "Write `path`.safetensors (weights as `dtype`) and `path`.json (config and `extra`), each atomically."
@@ -198,7 +214,8 @@ def load_toy_vae(path=None) -> AutoencoderKLWan:
     except (TypeError, ValueError) as err:
         raise CheckpointError(f'{config_path(weights)}: not an AutoencoderKLWan config ({err})') from err
     state_dict = {k: v.float() for k, v in read_state_dict(weights).items()}  # stored fp16, run fp32
-    return onednn_convs(load_vae_state_dict(vae, state_dict, source=str(weights)).eval())   # one stream: 2x
+    vae = load_vae_state_dict(vae, state_dict, source=str(weights)).eval()
+    return fast_rms_norms(onednn_convs(vae))          # one stream on a CPU: 2x, then 1.3x
 
 # %% ../nbs/01_vae.ipynb #5e4f075f
 if __name__ == '__main__' and sys.argv[0].endswith('vae.py'):  # `python -m endless_world.vae`; not in a notebook
