@@ -10,13 +10,14 @@ import copy
 import json
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
 import torch
 
-from endless_world.vae import (StreamingVAEDecoder, build_vae, encode_video, load_toy_vae, toy_vae_config,
-                               vae_to_video)
+from endless_world.vae import (StreamingVAEDecoder, build_vae, encode_video, fast_rms_norms, load_toy_vae,
+                               onednn_convs, toy_vae_config, vae_to_video)
 from endless_world.world import WorldClips
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,11 +105,12 @@ def encode_speed(vae, repeats: int = 3):
     return dict(fps_median=81 / sorted(ts)[len(ts) // 2])
 
 
-def pytorch_convs(vae):
-    "A copy of `vae` whose 3D convolutions take PyTorch's own kernel choice again (undoes `onednn_convs`)."
+def unpatched(vae, method: str):
+    "A copy of `vae` without the per-module `method` that `onednn_convs` ('_conv_forward', back to PyTorch's own "
+    "kernel choice) or `fast_rms_norms` ('forward', back to diffusers' F.normalize) bound to its modules."
     stock = copy.deepcopy(vae)
     for module in stock.modules():
-        vars(module).pop('_conv_forward', None)
+        vars(module).pop(method, None)
     return stock
 
 
@@ -116,6 +118,8 @@ def main():
     p = argparse.ArgumentParser(prog='python benchmarks/vae.py', description=__doc__.splitlines()[0])
     p.add_argument('--clips', type=int, default=16, help='validation clips to measure PSNR on (default: 16)')
     p.add_argument('--threads', default='1,2', help='comma-separated thread counts to time decode with (default: 1,2)')
+    p.add_argument('--rounds', type=int, default=3,
+                   help='rounds over all decode cases, interleaved; each reports the median (default: 3)')
     p.add_argument('--random', action='store_true', help='time an untrained toy VAE (no PSNR)')
     p.add_argument('--ckpt', default=str(ROOT / 'data/toy_vae'),
                    help='the toy VAE to measure, without suffix (default: the shipped data/toy_vae)')
@@ -124,7 +128,7 @@ def main():
     a = p.parse_args()
     ckpt = Path(a.ckpt)
     trained = not a.random and ckpt.with_suffix('.json').exists()
-    vae = load_toy_vae(ckpt) if trained else build_vae(toy_vae_config()).eval()
+    vae = load_toy_vae(ckpt) if trained else fast_rms_norms(onednn_convs(build_vae(toy_vae_config()).eval()))
     res = dict(model='toy VAE (AutoencoderKLWan, config in data/toy_vae.json)' if trained else 'untrained toy config',
                n_params=sum(p.numel() for p in vae.parameters()),
                n_params_decoder=sum(p.numel() for p in [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]),
@@ -134,19 +138,34 @@ def main():
     res['decode_stream'] = []
     for th in [int(t) for t in a.threads.split(',')]:
         torch.set_num_threads(th)
-        for convs, model in (('oneDNN', vae), ('PyTorch default', pytorch_convs(vae))):
-            for chunk, per_call in ((1, 1), (3, 1), (3, None)):   # None: a whole chunk per decoder call (the default)
-                res['decode_stream'].append(dict(threads=th, convs=convs, **decode_speed(model, chunk,
-                                                                                      frames_per_call=per_call)))
+        diffusers_norms = unpatched(vae, 'forward')
+        layouts = (('oneDNN', 'sum of squares', vae),                    # load_toy_vae's choices
+                   ('oneDNN', 'F.normalize', diffusers_norms),
+                   ('PyTorch default', 'F.normalize', unpatched(diffusers_norms, '_conv_forward')))   # diffusers' own
+        # None: a whole chunk per decoder call (the default)
+        cases = [(convs, norms, model, chunk, per_call) for convs, norms, model in layouts
+                 for chunk, per_call in ((1, 1), (3, 1), (3, None))]
+        rounds = [[] for _ in cases]
+        for _ in range(a.rounds):     # interleaved: a slow spell of shared cores slows every case alike
+            for runs, (_, _, model, chunk, per_call) in zip(rounds, cases, strict=True):
+                runs.append(decode_speed(model, chunk, repeats=3, frames_per_call=per_call))
+        for runs, (convs, norms, *_) in zip(rounds, cases, strict=True):
+            res['decode_stream'].append(dict(
+                runs[0], threads=th, convs=convs, norms=norms, rounds=len(runs),
+                fps_best=max(r['fps_best'] for r in runs),
+                fps_median=statistics.median(r['fps_median'] for r in runs),
+                ms_per_latent_frame_median=statistics.median(r['ms_per_latent_frame_median'] for r in runs)))
     res['encode'] = encode_speed(vae)
     res['threads_for_encode_and_psnr'] = torch.get_num_threads()
     if trained:
         res['val'] = val_psnr(vae, a.clips)
         res['long_stream'] = long_stream_psnr(vae)
     res['load_avg_at_end'] = os.getloadavg()[0]
-    res['note'] = ('2 CPU cores, speeds vary with the load average; decode is one stream, batch 1, chunks of 1 or 3 '
+    res['note'] = ('2 CPU cores, speeds vary with the load average; decode is one stream (fps_median: the median '
+                   'over the interleaved rounds of each round\'s median of 3 streams), batch 1, chunks of 1 or 3 '
                    'latent frames (4 or 12 video frames), 64x64, one latent frame per decoder call or a whole chunk '
-                   '(frames_per_call null), 3D convolutions through oneDNN (load_toy_vae) or PyTorch\'s own pick.')
+                   '(frames_per_call null), 3D convolutions through oneDNN (load_toy_vae) or PyTorch\'s own pick, RMS '
+                   'norms as a sum of squares (load_toy_vae) or through F.normalize (diffusers).')
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1))
     shown = {k: v for k, v in res.items() if k != 'val'}
