@@ -38,11 +38,12 @@ from .vae import StreamingVAEDecoder, load_toy_vae
 __all__ = ['SHIPPED_GENERATOR', 'BASELINE', 'SINK', 'DETACH', 'LATENT3D', 'ENDLESS_WORLD', 'L3D', 'ALTERNATION', 'LONG_ONLY',
            'SHORT_ONLY', 'PAPER_ORDER', 'ROW_KEYS', 'PER_BIN_KEYS', 'TABLE_COLUMNS', 'PAPER_ABLATION', 'PAPER_L3D',
            'ANALOGUES', 'AblationRow', 'ablation_rows', 'ground_truth_row', 'select_rows', 'missing_rows',
-           'NoSinkKVCache', 'NoSinkStream', 'row_schedule', 'open_stream', 'Judges', 'prompt_key', 'shared_reference',
-           'assemble_bins', 'evaluate_stream', 'sampler_chunks', 'RowStreams', 'row_key', 'cell_path',
-           'cell_fingerprint', 'cached_cell', 'truncate_result', 'spread', 'per_bin_curves', 'aggregate_cells',
-           'format_spread', 'ablation_table', 'ablation_markdown', 'plot_ablation', 'time_rows', 'run_ablation',
-           'paper_changes', 'paired_change', 'direction_verdict', 'paper_comparison', 'comparison_markdown']
+           'NoSinkKVCache', 'NoSinkStream', 'row_schedule', 'open_stream', 'weights_digest', 'Judges', 'prompt_key',
+           'shared_reference', 'assemble_bins', 'evaluate_stream', 'sampler_chunks', 'RowStreams', 'row_key',
+           'cell_path', 'cell_fingerprint', 'cached_cell', 'truncate_result', 'spread', 'per_bin_curves',
+           'aggregate_cells', 'format_spread', 'ablation_table', 'ablation_markdown', 'plot_ablation', 'time_rows',
+           'run_ablation', 'paper_changes', 'paired_change', 'direction_verdict', 'paper_comparison',
+           'comparison_markdown']
 
 # %% ../nbs/13d_ablation.ipynb #774f142e
 @dataclass(frozen=True)
@@ -182,6 +183,15 @@ def open_stream(model,                              # the few-step causal genera
                         condition=condition)
 
 # %% ../nbs/13d_ablation.ipynb #0477c48a
+def weights_digest(*modules: torch.nn.Module) -> str:
+    "A short hash of modules' weights (names, shapes and bytes, any dtype): which models a cached result came from."
+    digest = hashlib.sha1()
+    for module in modules:
+        for name, tensor in module.state_dict().items():
+            digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:12]
+
 @dataclass
 class Judges:
     "What every cell shares: the toy VAE and text encoder (to stream), the toy VGGT and the attribute classifier."
@@ -195,6 +205,11 @@ class Judges:
         "The shipped models for those not given."
         return cls(vae or load_toy_vae(), text or load_toy_text_encoder(), vggt or load_toy_vggt()[0],
                    classifier or load_attribute_classifier()[0])
+
+    def digest(self) -> str:
+        "A hash of all four models' weights and the tokenizer: a cached cell measured with other judges is stale."
+        tokenizer = hashlib.sha1(self.text.tokenizer.to_str().encode()).hexdigest()[:12]
+        return f"{weights_digest(self.vae, self.text.encoder, self.vggt, self.classifier)}-{tokenizer}"
 
     def classify(self, frames: torch.Tensor) -> dict:
         "{attribute: scores [N, n_values]}: `evaluate_video`'s classifier hook."
@@ -213,7 +228,8 @@ def shared_reference(prompt: str,           # the prompt whose style the ground-
                      fps: float = 16) -> Reference:
     "Ground truth of the prompt (`evaluate.make_reference`), built once and cached in out_dir/reference/."
     feature_fn, depth_fn = partial(vggt_features, judges.vggt), partial(vggt_depth, judges.vggt)
-    settings = dict(prompt=prompt, n_clips=n_clips, bin_seconds=bin_seconds, fps=fps)
+    # the features and depth are the VGGT's: another VGGT makes another reference
+    settings = dict(prompt=prompt, n_clips=n_clips, bin_seconds=bin_seconds, fps=fps, vggt=weights_digest(judges.vggt))
     path = Path(out_dir) / "reference" / f"{prompt_key(prompt)}.safetensors"
     config = read_config(path) if path.is_file() else {}
     if config.get("settings") == settings:
@@ -328,10 +344,11 @@ def cell_path(out_dir, key: str, index: int, prompt: str) -> Path:
     return Path(out_dir) / "cells" / key / f"{index:03d}_{prompt_key(prompt)}.json"
 
 def cell_fingerprint(row: AblationRow, key: str, prompt: str, seed: int, bin_seconds: float, fps: float,
-                     n_reference_clips: int) -> dict:
+                     n_reference_clips: int,
+                     judges: str) -> dict:     # `Judges.digest()`: a retrained judge (or VAE, VGGT) makes cells stale
     "What a cached cell must have been made with to be reused."
     return dict(key=key, prompt=prompt, seed=seed, bin_seconds=bin_seconds, fps=fps,
-                n_reference_clips=n_reference_clips, **row.options())
+                n_reference_clips=n_reference_clips, judges=judges, **row.options())
 
 def cached_cell(path: Path, fingerprint: dict, n_bins: int) -> dict | None:
     "The cached result of a cell made the same way and holding at least `n_bins` bins, else None."
@@ -509,6 +526,7 @@ def run_ablation(rows: list,                    # `ablation_rows(...)` (and refe
         raise ValueError(f"seconds: {seconds} s holds no whole {bin_seconds} s bin")
     out_dir, judges = Path(out_dir), judges or Judges.load()
     streams, references, missing = RowStreams(judges), {}, missing_rows(rows)
+    judges_digest = judges.digest()
     settings = dict(prompts=list(prompts), seeds=list(range(len(prompts))), seconds=seconds, bin_seconds=bin_seconds,
                     fps=fps, n_reference_clips=n_reference_clips, table_seconds=list(table_seconds))
     results = dict(settings=settings, rows={})
@@ -522,7 +540,7 @@ def run_ablation(rows: list,                    # `ablation_rows(...)` (and refe
         key, cells, computed = row_key(row), [], 0
         for seed, prompt in enumerate(prompts):
             path = cell_path(out_dir, key, seed, prompt)
-            fingerprint = cell_fingerprint(row, key, prompt, seed, bin_seconds, fps, n_reference_clips)
+            fingerprint = cell_fingerprint(row, key, prompt, seed, bin_seconds, fps, n_reference_clips, judges_digest)
             result = cached_cell(path, fingerprint, n_bins)
             if result is None:
                 if prompt not in references:
