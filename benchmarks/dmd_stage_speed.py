@@ -164,5 +164,6 @@ def main():
                   f"600 updates = {rows[name]['projected_stage_minutes']} min", flush=True)
         write_json(args.out, results)
 
+
 if __name__ == "__main__":
     main()
