@@ -6,7 +6,10 @@ part of the palette). The issue names the levers: less spatial compression (16x1
 training. This script measures, for a few candidate `AutoencoderKLWan` configs built the same way as the shipped one:
   - the latent shape and what it costs the DiT (tokens per latent frame at the shipped patch (1, 2, 2), and the
     patch that keeps the shipped 16 tokens);
-  - parameters, and streaming decode speed with random weights (speed does not depend on them), one thread.
+  - parameters, and streaming decode speed with random weights (speed does not depend on them), one thread, as
+    diffusers builds the model (PyTorch's own convolution kernels, F.normalize) one latent frame a call;
+  - `decode_shipped_path`: the speed the way `load_toy_vae` decodes (oneDNN convolutions, sum-of-squares RMS norms,
+    a whole chunk of 3 latent frames a call), on 1 and 2 threads, the candidates taking turns over 3 rounds (median).
 Writes benchmarks/results/vae_tradeoff.json (rows of other candidates are kept).
 Run: `.venv/bin/python scripts/vae_tradeoff.py [--only NAME ...]`
 """
@@ -19,7 +22,9 @@ from pathlib import Path
 import torch
 
 from endless_world.checkpoint import write_json
-from endless_world.vae import build_vae, toy_vae_config
+import statistics
+
+from endless_world.vae import build_vae, fast_rms_norms, onednn_convs, toy_vae_config
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -58,6 +63,25 @@ def shape_and_speed(config: dict, repeats: int = 5) -> dict:
                 decode_frames=speed["frames_per_stream"])
 
 
+@torch.no_grad()
+def shipped_path_speeds(configs: dict, threads=(1, 2), rounds: int = 3) -> dict:
+    "{name: {threads: frames/s}} streaming whole chunks through `load_toy_vae`'s kernels; candidates take turns."
+    models = {name: fast_rms_norms(onednn_convs(build_vae(config).eval())) for name, config in configs.items()}
+    latent_hw = {name: tuple(model.encode(torch.zeros(1, 3, 5, 64, 64)).latent_dist.mean.shape[-2:])
+                 for name, model in models.items()}
+    speeds = {name: {} for name in models}
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        runs = {name: [] for name in models}
+        for _ in range(rounds):          # interleaved: a drift of the machine hits every candidate alike
+            for name, model in models.items():
+                runs[name].append(decode_speed(model, chunk=3, repeats=3, latent_hw=latent_hw[name],
+                                               frames_per_call=None)["fps_median"])
+        for name in models:
+            speeds[name][str(n_threads)] = statistics.median(runs[name])
+    return speeds
+
+
 def main(only: list | None, threads: int = 1):
     torch.set_num_threads(threads)
     result = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -72,6 +96,14 @@ def main(only: list | None, threads: int = 1):
         row.update(config=config, load_average=os.getloadavg()[0], **shape_and_speed(config))
         print(name, {k: v for k, v in row.items() if k != "config"}, flush=True)
         write_json(OUT, result)
+    chosen = {name: config for name, config in CANDIDATES.items() if not only or name in only}
+    for name, speeds in shipped_path_speeds(chosen).items():
+        rows[name]["decode_shipped_path"] = dict(fps_by_threads=speeds, load_average=os.getloadavg()[0],
+                                                 how="oneDNN convolutions, sum-of-squares norms, whole chunks of 3 "
+                                                     "latent frames, 81 frames, median of 3 interleaved rounds")
+        print(name, "load_toy_vae's path:", speeds, flush=True)
+    write_json(OUT, result)
+    torch.set_num_threads(threads)
     return result
 
 
