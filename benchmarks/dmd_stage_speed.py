@@ -128,7 +128,8 @@ def main():
     parser.add_argument("--variants", nargs="+", default=list(DMD_VARIANTS), choices=list(DMD_VARIANTS))
     parser.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=list(LAYOUTS))
     parser.add_argument("--steps", type=int, default=6, help="updates per measurement (the first is left out)")
-    parser.add_argument("--out", default="benchmarks/results/dmd_stage_speed.json")
+    parser.add_argument("--out", default="benchmarks/results/dmd_stage_speed.json", help="where the JSON goes; a rerun "
+                        "keeps the variants it does not measure")
     parser.add_argument("--against", metavar="REV", help="instead: this checkout against git revision REV, "
                         "alternating, in the first of --layouts (written under 'paired')")
     parser.add_argument("--rounds", type=int, default=3,

@@ -12,6 +12,7 @@ import os
 import platform
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -105,6 +106,16 @@ def encode_speed(vae, repeats: int = 3):
     return dict(fps_median=81 / sorted(ts)[len(ts) // 2])
 
 
+def interleaved(cases: dict, rounds: int) -> dict:
+    "{name: [result of each round]} of `cases` {name: no-argument function}, the cases taking turns in every round, "
+    "so that a slow spell of the shared cores hits each alike."
+    runs = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            runs[name].append(case())
+    return runs
+
+
 def unpatched(vae, method: str):
     "A copy of `vae` without the per-module `method` that `onednn_convs` ('_conv_forward', back to PyTorch's own "
     "kernel choice) or `fast_rms_norms` ('forward', back to diffusers' F.normalize) bound to its modules."
@@ -136,20 +147,16 @@ def main():
                load_avg_at_start=os.getloadavg()[0], torch=torch.__version__,
                goals=dict(psnr_db=30.0, decode_fps=200.0))
     res['decode_stream'] = []
+    diffusers_norms = unpatched(vae, 'forward')
+    layouts = (('oneDNN', 'sum of squares', vae),                        # load_toy_vae's choices
+               ('oneDNN', 'F.normalize', diffusers_norms),
+               ('PyTorch default', 'F.normalize', unpatched(diffusers_norms, '_conv_forward')))   # diffusers' own
+    # per_call None: a whole chunk per decoder call (the default)
+    cases = {(convs, norms, chunk, per_call): partial(decode_speed, model, chunk, repeats=3, frames_per_call=per_call)
+             for convs, norms, model in layouts for chunk, per_call in ((1, 1), (3, 1), (3, None))}
     for th in [int(t) for t in a.threads.split(',')]:
         torch.set_num_threads(th)
-        diffusers_norms = unpatched(vae, 'forward')
-        layouts = (('oneDNN', 'sum of squares', vae),                    # load_toy_vae's choices
-                   ('oneDNN', 'F.normalize', diffusers_norms),
-                   ('PyTorch default', 'F.normalize', unpatched(diffusers_norms, '_conv_forward')))   # diffusers' own
-        # None: a whole chunk per decoder call (the default)
-        cases = [(convs, norms, model, chunk, per_call) for convs, norms, model in layouts
-                 for chunk, per_call in ((1, 1), (3, 1), (3, None))]
-        rounds = [[] for _ in cases]
-        for _ in range(a.rounds):     # interleaved: a slow spell of shared cores slows every case alike
-            for runs, (_, _, model, chunk, per_call) in zip(rounds, cases, strict=True):
-                runs.append(decode_speed(model, chunk, repeats=3, frames_per_call=per_call))
-        for runs, (convs, norms, *_) in zip(rounds, cases, strict=True):
+        for (convs, norms, *_), runs in interleaved(cases, a.rounds).items():
             res['decode_stream'].append(dict(
                 runs[0], threads=th, convs=convs, norms=norms, rounds=len(runs),
                 fps_best=max(r['fps_best'] for r in runs),

@@ -9,6 +9,7 @@ Writes benchmarks/results/hook_speed_probes.json, all on one thread, each case t
     convolutions on AMX where the CPU has it; the JSON says whether it has), and the mean pixel difference.
 Run: `.venv/bin/python scripts/hook_speed_probes.py` on an otherwise idle machine.
 """
+import argparse
 import copy
 import time
 import types
@@ -51,7 +52,8 @@ def vggt_compile(vggt) -> dict:
 @torch.no_grad()
 def batched_rollouts(models: dict, exit_step: int = 3) -> dict:
     generator, extractor, vae = models["generator"], models["extractor"], models["vae"]
-    fusion = make_fusion("text", 128, models["context"].shape[-1], generator.config.in_channels)
+    feat_dim = extractor.features(torch.zeros(1, 1, 3, 64, 64)).shape[2]        # f3D's channels, as training reads
+    fusion = make_fusion("text", feat_dim, generator.config.text_dim, generator.config.in_channels)
 
     def rollout(clips: int):
         hook = TextFusionCondition(fusion, extractor, 12)
@@ -99,12 +101,16 @@ def bf16_decode(vae) -> dict:
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(OUT), help="where the JSON goes (default: "
+                        "benchmarks/results/hook_speed_probes.json)")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     models = load_dmd_models("data/toy_student_ode.safetensors", "data/toy_teacher.safetensors", True, 8)
     result = dict(threads=1, torch=torch.__version__, measured_at=time.strftime("%Y-%m-%d %H:%M"),
                   vggt_compile=vggt_compile(models["extractor"]), batched_rollouts=batched_rollouts(models),
                   bf16_decode=bf16_decode(models["vae"]))
-    write_json(OUT, result)
+    write_json(args.out, result)
     print(result)
 
 

@@ -16,19 +16,19 @@ Run: `.venv/bin/python scripts/vae_tradeoff.py [--only NAME ...]`
 import argparse
 import json
 import os
+import statistics
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from endless_world.checkpoint import write_json
-import statistics
-
 from endless_world.vae import build_vae, fast_rms_norms, onednn_convs, toy_vae_config
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from vae import decode_speed  # noqa: E402
+from vae import decode_speed, interleaved  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "vae_tradeoff.json"
 
@@ -70,15 +70,12 @@ def shipped_path_speeds(configs: dict, threads=(1, 2), rounds: int = 3) -> dict:
     latent_hw = {name: tuple(model.encode(torch.zeros(1, 3, 5, 64, 64)).latent_dist.mean.shape[-2:])
                  for name, model in models.items()}
     speeds = {name: {} for name in models}
+    cases = {name: partial(decode_speed, model, chunk=3, repeats=3, latent_hw=latent_hw[name], frames_per_call=None)
+             for name, model in models.items()}
     for n_threads in threads:
         torch.set_num_threads(n_threads)
-        runs = {name: [] for name in models}
-        for _ in range(rounds):          # interleaved: a drift of the machine hits every candidate alike
-            for name, model in models.items():
-                runs[name].append(decode_speed(model, chunk=3, repeats=3, latent_hw=latent_hw[name],
-                                               frames_per_call=None)["fps_median"])
-        for name in models:
-            speeds[name][str(n_threads)] = statistics.median(runs[name])
+        for name, runs in interleaved(cases, rounds).items():
+            speeds[name][str(n_threads)] = statistics.median(r["fps_median"] for r in runs)
     return speeds
 
 
