@@ -438,12 +438,14 @@ def _add_train_ode_init(models):
 # %% ../nbs/98_cli.ipynb #d9a850df
 def _run_train_self_forcing(args):
     "`endless-world train self-forcing`: one DMD variant from the ODE-initialised student (resumable, torchrun-able)."
-    from endless_world.train.self_forcing import train_self_forcing
+    from endless_world.train.self_forcing import shutdown_distributed, train_self_forcing
     fusion = None if args.fusion == 'none' else args.fusion
-    return train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
-                              detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
-                              dmd=dict(lr=args.lr, lr_critic=args.lr_critic), batch_size=args.batch_size,
-                              strategy=args.strategy, threads=args.threads, progress=not args.quiet)
+    result = train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
+                                detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
+                                dmd=dict(lr=args.lr, lr_critic=args.lr_critic), batch_size=args.batch_size,
+                                strategy=args.strategy, threads=args.threads, progress=not args.quiet)
+    shutdown_distributed()                    # under torchrun: the group ends before the process does
+    return result
 
 def _add_train_self_forcing(models):
     "The `train self-forcing` subcommand."

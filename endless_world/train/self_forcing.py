@@ -44,10 +44,11 @@ from .toy_vae import truncate_log
 __all__ = ['stand_in_models', 'draw_exit_steps', 'RowNoise', 'RolloutFrames', 'denoise_to_exit', 'cache_clean_chunk', 'Rollout',
            'self_forcing_rollout', 'window_dmd_terms', 'make_fusion', 'Student', 'Frozen', 'WindowRecipe',
            'decode_frames', 'checkpoint_with_cache', 'decode_checkpointed', 'rollout_setup', 'generator_objective',
-           'critic_objective', 'LossModule', 'init_distributed', 'distributed', 'mean_over_processes', 'mean_of_parts',
-           'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard', 'parallelize', 'step_generator', 'full_state',
-           'load_full_state', 'gathered', 'placed_like', 'ema_state', 'load_ema_state', 'SignalStop', 'variant_name',
-           'fusion_config', 'save_student', 'load_student', 'load_dmd_models', 'train_self_forcing']
+           'critic_objective', 'LossModule', 'init_distributed', 'distributed', 'shutdown_distributed',
+           'mean_over_processes', 'mean_of_parts', 'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard', 'parallelize',
+           'step_generator', 'full_state', 'load_full_state', 'gathered', 'placed_like', 'ema_state', 'load_ema_state',
+           'SignalStop', 'variant_name', 'fusion_config', 'save_student', 'load_student', 'load_dmd_models',
+           'train_self_forcing']
 
 # %% ../../nbs/12_self_forcing.ipynb #4e83797c
 def stand_in_models(latent_channels: int = 4,    # latent channels of the clips
@@ -484,6 +485,14 @@ def init_distributed() -> tuple[int, int, torch.device]:
 def distributed() -> bool:
     "Whether a process group is running."
     return dist.is_available() and dist.is_initialized()
+
+def shutdown_distributed():
+    """End the process group of `init_distributed` (nothing without one): every process waits for the others, then
+    gloo or NCCL shut down while the interpreter is whole, not in its teardown. For entry points (the command line,
+    torchrun workers), not for library calls inside someone else's group."""
+    if distributed():
+        dist.barrier()
+        dist.destroy_process_group()
 
 def mean_over_processes(values: dict) -> dict:
     "A dict of floats averaged over the processes (itself with one process)."

@@ -153,9 +153,11 @@ def launch_stage(stage: Stage, inputs: dict, runs_dir, processes: int, threads: 
 
 def stage_worker(job: str):
     "One rank of `launch_stage`'s run: the stage, its inputs and options from `job` (JSON)."
+    from endless_world.train.self_forcing import shutdown_distributed
     job = json.loads(job)
     stage = Stage(**dict(job["stage"], needs=tuple(job["stage"]["needs"])))
     run_stage(stage, {k: Path(v) for k, v in job["inputs"].items()}, job["runs_dir"], **job["options"])
+    shutdown_distributed()    # not on an error: a barrier would wait for ranks that torchrun is about to stop
 
 # %% ../../nbs/16_train_toy.ipynb #191abc8f
 def summarize_log(log_path,            # a stage's log.jsonl: one JSON object per step, with "step"
