@@ -326,7 +326,7 @@ class World:
     def render(self,
                times,                        # seconds [N], any order: frame i shows the world at times[i]
                size=(64, 64),                # (height, width), or one int for square frames
-               batch_pixels: int = 1 << 18,  # about this many pixels are rendered at once
+               batch_pixels: int = 1 << 20,  # about this many pixels at once (256 frames at 64x64, 2 at 832x480)
                cull: bool = True,            # False tests every object on every ray: slower, the same pixels
                ) -> Frames:
         "Render the frames at `times` at `size` = (height, width), with their depth, intrinsics and poses."
