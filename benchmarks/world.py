@@ -45,8 +45,8 @@ def batch_sweep(world: World, exponents, thread_counts, rounds: int, n_frames: i
             per_case[threads, e].append(frames_per_second(world, (64, 64), n_frames, repeats=1,
                                                           batch_pixels=1 << e)["frames_per_s"])
     return [dict(threads=threads, batch_pixels=1 << e, frames_per_batch=(1 << e) // (64 * 64),
-                 frames_per_s_per_round=per_case[threads, e], median_frames_per_s=statistics.median(per_case[threads, e]))
-            for threads, e in cases]
+                 frames_per_s_per_round=runs, median_frames_per_s=statistics.median(runs))
+            for (threads, e), runs in per_case.items()]
 
 
 def main():
