@@ -10,7 +10,6 @@ import os
 # Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning threads
 # steal the core the other thread needs (measured: 192 vs 732 frames/s at 64x64 under load).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import inspect
 import platform
 import statistics
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from endless_world.world import World, frame_times
+from endless_world.world import World, default_batch_pixels, frame_times
 
 
 def frames_per_second(world: World, size, n_frames: int, repeats: int = 3, **render_options) -> dict:
@@ -66,7 +65,7 @@ def main():
         load_average_1min=round(os.getloadavg()[0], 2), torch=torch.__version__,
         goal="≥ 1,000 frames/s at 64x64 on 2 cores",
         results=[frames_per_second(world, (64, 64), 1024), frames_per_second(world, (480, 832), 16)],
-        batch_pixels_default=inspect.signature(World.render).parameters["batch_pixels"].default,
+        batch_pixels_default=default_batch_pixels(),              # at --threads
     )
     if args.batch_exponents:
         result["batch_sweep"] = batch_sweep(world, args.batch_exponents, sorted({1, args.threads}), args.rounds)

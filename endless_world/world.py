@@ -20,10 +20,10 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['ATTRIBUTES', 'PROMPT_FILLER', 'CELL', 'KINDS', 'LIGHTING', 'PALETTES', 'FAR', 'REACH', 'FADE', 'SHADOW_REACH', 'HFOV',
            'TILE', 'NEAR', 'SPLITS', 'check_seed', 'WorldStyle', 'hash_uniform', 'CameraPath', 'cell_objects',
-           'Lighting', 'Frames', 'intrinsics', 'check_size', 'check_frames', 'check_fps', 'frame_times', 'World',
-           'tile_pixels', 'untile', 'Rays', 'camera_rays', 'objects_in_view', 'tiles_covered', 'object_hits',
-           'ObjectSurface', 'object_surfaces', 'ground_hits', 'ground_texture', 'blob_shadows', 'shade', 'sky_color',
-           'fog_and_sky', 'warp_frame', 'warp_error', 'WorldClips', 'long_video']
+           'Lighting', 'Frames', 'intrinsics', 'check_size', 'check_frames', 'check_fps', 'frame_times',
+           'default_batch_pixels', 'World', 'tile_pixels', 'untile', 'Rays', 'camera_rays', 'objects_in_view',
+           'tiles_covered', 'object_hits', 'ObjectSurface', 'object_surfaces', 'ground_hits', 'ground_texture',
+           'blob_shadows', 'shade', 'sky_color', 'fog_and_sky', 'warp_frame', 'warp_error', 'WorldClips', 'long_video']
 
 # %% ../nbs/00_world.ipynb #a4708c63
 ATTRIBUTES = {
@@ -272,6 +272,10 @@ def frame_times(n_frames: int, fps: float = 16, start: float = 0.0) -> torch.Ten
     return start + torch.arange(check_frames(n_frames), dtype=torch.float64) / check_fps(fps)
 
 # %% ../nbs/00_world.ipynb #50ac923f
+def default_batch_pixels() -> int:
+    "Pixels rendered at once: 2^20 (256 frames at 64x64) on several threads, 2^18 on one (measured: nb 00's text)."
+    return 1 << 18 if torch.get_num_threads() == 1 else 1 << 20
+
 class World:
     "An infinite procedural world, deterministic from an integer `seed`; `render(times)` draws it."
     def __init__(self,
@@ -326,7 +330,7 @@ class World:
     def render(self,
                times,                        # seconds [N], any order: frame i shows the world at times[i]
                size=(64, 64),                # (height, width), or one int for square frames
-               batch_pixels: int = 1 << 20,  # about this many pixels at once (256 frames at 64x64, 2 at 832x480)
+               batch_pixels: int | None = None,  # about this many pixels at once (None: `default_batch_pixels()`)
                cull: bool = True,            # False tests every object on every ray: slower, the same pixels
                ) -> Frames:
         "Render the frames at `times` at `size` = (height, width), with their depth, intrinsics and poses."
@@ -337,7 +341,7 @@ class World:
         if not torch.isfinite(times).all():
             raise ValueError("times must be finite")
         padded = math.ceil(height / TILE) * math.ceil(width / TILE) * TILE ** 2  # pixels rendered, whole tiles
-        per_batch = max(1, batch_pixels // padded)
+        per_batch = max(1, (batch_pixels or default_batch_pixels()) // padded)
         parts = [self._render_batch(times[i:i + per_batch], height, width, cull)
                  for i in range(0, len(times), per_batch)]
         return Frames(*(torch.cat(p) for p in zip(*parts, strict=True)))
