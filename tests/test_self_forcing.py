@@ -24,11 +24,12 @@ import sys
 from dataclasses import replace
 import torch
 from endless_world.train.dmd import DMD_TOY
-from endless_world.train.self_forcing import stand_in_models, train_self_forcing
+from endless_world.train.self_forcing import shutdown_distributed, stand_in_models, train_self_forcing
 torch.set_num_threads(1)
 out_dir, strategy, steps, ckpt_every = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 train_self_forcing(out_dir, steps=steps, models=stand_in_models(), strategy=strategy, ckpt_every=ckpt_every,
                    batch_size=2, progress=False, dmd=replace(DMD_TOY, lr=1e-3, lr_critic=1e-3))
+shutdown_distributed()   # under torchrun: the group ends before the process (a no-op in one process)
 """
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 FAST = replace(DMD_TOY, lr=1e-3, lr_critic=1e-3)   # large steps: processes that did not average would drift apart
@@ -87,7 +88,7 @@ def run_torchrun(worker: Path, out: Path, strategy: str, steps: int):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
            str(out), strategy, str(steps), str(steps)]
     done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, f"stdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="module")
