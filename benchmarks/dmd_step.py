@@ -4,6 +4,7 @@ Writes benchmarks/results/dmd_step.json: for each variant, seconds per step, and
 in the VAE's streaming decode (the hook's frames), the toy VGGT (the hook's f3D), the generator's denoising calls,
 the clean re-runs that write the KV cache, the real and fake scores, L3D's decodes, and backward passes, with the
 number of calls of each. Shares add up to less than 1: the rest is the optimiser, EMA, noise draws and Python.
+`critic_objective` (the critic updates' rollouts and loss) overlaps the others: it says what the critic's side costs.
 Run: `.venv/bin/python benchmarks/dmd_step.py [--steps 2] [--variants detach detach_text3d] [--threads 1]`
 Seconds include loading the models and are meaningful only on an otherwise idle machine (the JSON records the load
 average before the run); the shares and call counts hold regardless.
@@ -30,6 +31,8 @@ PARTS = {   # name: (file suffix, function) whose cumulative time is the part
     "real_and_fake_scores": ("endless_world/train/self_forcing.py", "window_dmd_terms"),
     "l3d_decode": ("endless_world/train/self_forcing.py", "decode_frames"),
     "backward": ("torch/autograd/__init__.py", "backward"),
+    # overlaps the parts above: the critic updates' fresh rollouts (hook included) and their flow-matching loss
+    "critic_objective": ("endless_world/train/self_forcing.py", "critic_objective"),
 }
 
 

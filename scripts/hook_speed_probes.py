@@ -4,13 +4,17 @@ Writes benchmarks/results/hook_speed_probes.json, all on one thread, each case t
   * the toy VGGT's `features` of 12 frames, eager against `torch.compile` (and the first call's compile seconds);
   * one Self-Forcing rollout with the text-fusion hook (7 chunks, the hook's decode and VGGT) for 1 clip against one
     rollout of 5 clips, every chunk at the same exit step: what batching a step's 5 critic rollouts would buy;
+  * the same with the recipe's draws: five single rollouts, each at its own uniform exit step, against one batch of
+    the five run to the largest of them (a batch can only stop when its last row does), over a few rounds;
   * the shipped toy VAE streaming 6 chunks of 3 latent frames in float32 (`load_toy_vae`) against a bfloat16 copy
     with channels-last convolution weights whose RMS norms take their statistics in float32 (oneDNN runs bf16
     convolutions on AMX where the CPU has it; the JSON says whether it has), and the mean pixel difference.
-Run: `.venv/bin/python scripts/hook_speed_probes.py` on an otherwise idle machine.
+Run: `.venv/bin/python scripts/hook_speed_probes.py` on an otherwise idle machine (`--only NAME ...` runs some
+probes and updates only their entries of the JSON).
 """
 import argparse
 import copy
+import json
 import time
 import types
 from pathlib import Path
@@ -64,6 +68,33 @@ def batched_rollouts(models: dict, exit_step: int = 3) -> dict:
     return dict(exit_step=exit_step, one_clip_s=one, five_clips_s=five, five_clips_over_five_single=five / (5 * one))
 
 
+@torch.no_grad()
+def batched_random_exits(models: dict, rounds: int = 6, seed: int = 1) -> dict:
+    "Five 1-clip rollouts at their own uniform exit steps against one 5-clip rollout to the largest, per round."
+    generator, extractor, vae = models["generator"], models["extractor"], models["vae"]
+    feat_dim = extractor.features(torch.zeros(1, 1, 3, 64, 64)).shape[2]
+    fusion = make_fusion("text", feat_dim, generator.config.text_dim, generator.config.in_channels)
+
+    def rollout(clips: int, exit_step: int):
+        hook = TextFusionCondition(fusion, extractor, 12)
+        self_forcing_rollout(generator, models["context"][:clips], 7, 8, 8, rng=torch.Generator().manual_seed(0),
+                             condition=hook, decoder=StreamingVAEDecoder(vae, normalized=True),
+                             exit_steps=[exit_step] * 7)
+
+    def seconds(fn) -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    rollout(1, 3), rollout(5, 3)                                       # warm-up
+    draws, singles, batched = torch.Generator().manual_seed(seed), [], []
+    for _ in range(rounds):
+        exits = torch.randint(4, (5,), generator=draws).tolist()
+        singles.append(seconds(lambda: [rollout(1, e) for e in exits]))        # noqa: B023 (called at once)
+        batched.append(seconds(lambda: rollout(5, max(exits))))                # noqa: B023
+    return dict(rounds=rounds, five_single_s=singles, one_batch_to_max_exit_s=batched,
+                batch_over_singles=sum(batched) / sum(singles))
+
+
 def _bf16_rms_norm(self, x: torch.Tensor) -> torch.Tensor:
     "RMS norm of a bf16 input with the sum of squares in float32."
     sum_of_squares = x.float().square().sum(1 if self.channel_first else -1, keepdim=True)
@@ -104,14 +135,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(OUT), help="where the JSON goes (default: "
                         "benchmarks/results/hook_speed_probes.json)")
+    probes = dict(vggt_compile=lambda m: vggt_compile(m["extractor"]), batched_rollouts=batched_rollouts,
+                  batched_random_exits=batched_random_exits, bf16_decode=lambda m: bf16_decode(m["vae"]))
+    parser.add_argument("--only", nargs="+", choices=list(probes), help="run these probes and update only their "
+                        "entries of an existing JSON (default: all, a new JSON)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     models = load_dmd_models("data/toy_student_ode.safetensors", "data/toy_teacher.safetensors", True, 8)
-    result = dict(threads=1, torch=torch.__version__, measured_at=time.strftime("%Y-%m-%d %H:%M"),
-                  vggt_compile=vggt_compile(models["extractor"]), batched_rollouts=batched_rollouts(models),
-                  bf16_decode=bf16_decode(models["vae"]))
+    result = json.loads(Path(args.out).read_text()) if args.only and Path(args.out).exists() else {}
+    when = result.pop("measured_at", None)            # a JSON from before per-probe times: its time goes to each
+    for value in result.values():
+        if isinstance(value, dict) and when:
+            value.setdefault("measured_at", when)
+    result.update(threads=1, torch=torch.__version__)
+    for name in args.only or probes:
+        result[name] = dict(probes[name](models), measured_at=time.strftime("%Y-%m-%d %H:%M"))
     write_json(args.out, result)
-    print(result)
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
