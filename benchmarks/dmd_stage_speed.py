@@ -107,6 +107,11 @@ def package_at(rev: str, folder: Path) -> Path:
     return folder
 
 
+def git(*args) -> str:
+    "The output of a git command in this checkout."
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
 def paired(variant: str, steps: int, layout: str, rev: str, rounds: int) -> dict:
     "This checkout against revision `rev`, alternating, `rounds` times each: a drift of the machine hits both alike."
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +122,10 @@ def paired(variant: str, steps: int, layout: str, rev: str, rounds: int) -> dict
             runs[rev].append(measure(variant, steps, *LAYOUTS[layout], package_dir=other))
     medians = {k: [r["median_sec_per_step"] for r in v] for k, v in runs.items()}
     ratios = [a / b for a, b in zip(medians["this"], medians[rev], strict=True)]
-    return dict(layout=layout, against=rev, rounds=rounds, median_sec_per_step=medians,
+    dirty = git("status", "--porcelain", "endless_world")
+    return dict(layout=layout, against=rev, against_commit=git("rev-parse", "--short", rev),
+                this_commit=git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else ""),
+                rounds=rounds, median_sec_per_step=medians,
                 probe_ms_before={k: [r["probe_ms_before"] for r in v] for k, v in runs.items()},
                 ratio_per_round=[round(r, 3) for r in ratios], ratio_median=round(statistics.median(ratios), 3),
                 measured_at=runs["this"][0]["measured_at"])

@@ -83,6 +83,9 @@ class FullScaleConfig:
     l3d_weight: float = 0.1             # λ
     l3d_checkpointed: bool = True       # L3D's VAE decode per latent frame and VGGT per block under checkpoint
     fusion_frames: int = 12             # the hook's VGGT sees the newest this many frames
+    batch_critic_rollouts: bool = False  # an update's 5 critic rollouts as one batch: 5x the rollout's KV cache,
+                                         # which the memory plan leaves out (21 latent frames x 1,560 tokens x 30
+                                         # blocks x K and V x 1,536 x 2 bytes = 6.0 GB a clip in bf16)
     dmd: DMDConfig = DMD_FULL           # Self-Forcing: lr 2e-6 / 4e-7, betas (0, 0.999), 5 critic steps, EMA .99 @ 200
     negative_prompt: str = WAN_NEGATIVE_PROMPT   # the teacher's unconditional prompt
     text_on_the_fly: bool = False       # keep UMT5 on the GPU and encode per step (large prompt files)
@@ -338,9 +341,10 @@ def train_full_scale(cfg: FullScaleConfig,            # scale, paths, recipe
         compile_flex_attention()
     return train_self_forcing(cfg.out_dir, steps=cfg.steps, minutes=minutes, detach=cfg.detach, fusion=cfg.fusion,
                               l3d=cfg.l3d, l3d_weight=cfg.l3d_weight, l3d_checkpointed=cfg.l3d_checkpointed,
-                              fusion_frames=cfg.fusion_frames, dmd=cfg.dmd, batch_size=cfg.batch_size or world,
-                              accumulate=cfg.accumulate, models=full_scale_models(cfg), seed=cfg.seed,
-                              ckpt_every=cfg.ckpt_every, strategy=cfg.strategy, progress=progress)
+                              fusion_frames=cfg.fusion_frames, batch_critic_rollouts=cfg.batch_critic_rollouts,
+                              dmd=cfg.dmd, batch_size=cfg.batch_size or world, accumulate=cfg.accumulate,
+                              models=full_scale_models(cfg), seed=cfg.seed, ckpt_every=cfg.ckpt_every,
+                              strategy=cfg.strategy, progress=progress)
 
 # %% ../../nbs/20_full_scale_training.ipynb #c3d058e6
 GIB = 2 ** 30

@@ -21,7 +21,7 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers.models.autoencoders.autoencoder_kl_wan import unpatchify
-from einops import rearrange
+from einops import rearrange, repeat
 from torch.utils.checkpoint import checkpoint
 from tqdm.auto import tqdm
 
@@ -41,14 +41,14 @@ from .teacher import add_noise, flow_target
 from .toy_vae import truncate_log
 
 # %% auto #0
-__all__ = ['stand_in_models', 'draw_exit_steps', 'RowNoise', 'RolloutFrames', 'denoise_to_exit', 'cache_clean_chunk', 'Rollout',
-           'self_forcing_rollout', 'window_dmd_terms', 'make_fusion', 'Student', 'Frozen', 'WindowRecipe',
-           'decode_frames', 'checkpoint_with_cache', 'decode_checkpointed', 'rollout_setup', 'generator_objective',
-           'critic_objective', 'LossModule', 'init_distributed', 'distributed', 'shutdown_distributed',
-           'mean_over_processes', 'mean_of_parts', 'fsdp_units', 'fsdp_mixed_precision', 'fsdp_shard', 'parallelize',
-           'step_generator', 'full_state', 'load_full_state', 'gathered', 'placed_like', 'ema_state', 'load_ema_state',
-           'SignalStop', 'variant_name', 'fusion_config', 'save_student', 'load_student', 'load_dmd_models',
-           'train_self_forcing']
+__all__ = ['stand_in_models', 'draw_exit_steps', 'RowNoise', 'GroupNoise', 'RolloutFrames', 'denoise_to_exit',
+           'cache_clean_chunk', 'Rollout', 'self_forcing_rollout', 'window_dmd_terms', 'make_fusion', 'Student',
+           'Frozen', 'WindowRecipe', 'decode_frames', 'checkpoint_with_cache', 'decode_checkpointed', 'rollout_setup',
+           'generator_objective', 'critic_objective', 'critic_samples', 'LossModule', 'init_distributed', 'distributed',
+           'shutdown_distributed', 'mean_over_processes', 'mean_of_parts', 'fsdp_units', 'fsdp_mixed_precision',
+           'fsdp_shard', 'parallelize', 'step_generator', 'full_state', 'load_full_state', 'gathered', 'placed_like',
+           'ema_state', 'load_ema_state', 'SignalStop', 'variant_name', 'fusion_config', 'save_student', 'load_student',
+           'load_dmd_models', 'train_self_forcing']
 
 # %% ../../nbs/12_self_forcing.ipynb #4e83797c
 def stand_in_models(latent_channels: int = 4,    # latent channels of the clips
@@ -100,6 +100,25 @@ class RowNoise:
                              f"{tuple(out.shape)}, the caller asked for {tuple(shape)}")
         return out
 
+class GroupNoise:
+    """The noise of several rollouts stacked along the batch (`critic_samples`): group g's rows draw from its own
+    `RowNoise`, and only while its rollout is still denoising, so each draws what it would draw alone."""
+    def __init__(self, groups: list, rows_per_group: int):   # one `RowNoise` per rollout; its rows in the batch
+        self.groups, self.rows_per_group = list(groups), rows_per_group
+
+    def __call__(self, shape, active: torch.Tensor | None = None) -> torch.Tensor:
+        "Noise of `shape` [groups·rows, ...]; `active` [groups·rows] bool: rows still denoising (the others get zeros)."
+        n = self.rows_per_group
+        if shape[0] != n * len(self.groups):
+            raise ValueError(f"GroupNoise: {len(self.groups)} groups of {n} rows, the caller asked for {tuple(shape)}")
+        parts = []
+        for g, noise in enumerate(self.groups):
+            if active is None or bool(active[g * n]):
+                parts.append(noise((n, *shape[1:])))
+            else:                                              # an exited rollout draws nothing more
+                parts.append(torch.zeros((n, *shape[1:]), dtype=noise.dtype, device=noise.device))
+        return torch.cat(parts)
+
 # %% ../../nbs/12_self_forcing.ipynb #015b0248
 class RolloutFrames:
     "The clean latents (and decoded pixels) of the frames generated so far: what the conditioning hook sees."
@@ -143,23 +162,33 @@ def denoise_to_exit(model,                           # the generator (or its hoo
                     text: torch.Tensor,              # the text embeddings its calls read [B, T, D]
                     kv_cache: KVCache,               # the earlier chunks (read, not written)
                     sampler: FewStepSampler,         # timesteps, σ's, x̂0 and re-noising
-                    exit_step: int,                  # the step whose x̂0 is the output
-                    draw_noise: Callable,            # shape -> noise for the re-noising (`RowNoise`)
+                    exit_step,                       # the step whose x̂0 is the output: an int, or one per row
+                                                     # [B] (a batch of rollouts, `critic_samples`; no gradient)
+                    draw_noise: Callable,            # shape -> noise for the re-noising (`RowNoise`; `GroupNoise`
+                                                     # with exit steps per row)
                     grad: bool = True,               # run the exit step with gradient
                     ) -> torch.Tensor:               # x̂0 of the exit step [B, C, k, H, W]
     "Few-step denoise a chunk up to `exit_step`: earlier steps without gradient, the exit step with it (if `grad`)."
-    if not 0 <= exit_step < len(sampler):
+    per_row = torch.is_tensor(exit_step)
+    steps = exit_step.tolist() if per_row else [exit_step]
+    if not all(0 <= s < len(sampler) for s in steps):
         raise ValueError(f"exit_step must be in [0, {len(sampler)}), got {exit_step}")
+    if per_row and grad:
+        raise ValueError("exit steps per row are for rollouts without gradient (the critic's samples)")
     B, _, k = noise.shape[:3]
-    x = noise
-    for i in range(exit_step + 1):
-        with torch.set_grad_enabled(grad and i == exit_step):
+    last, x, out = max(steps), noise, None
+    for i in range(last + 1):
+        with torch.set_grad_enabled(grad and i == last):
             timesteps = sampler.timesteps[i].to(device=x.device, dtype=torch.float32).expand(B, k)
             flow = model(x, timesteps, text, kv_cache=kv_cache, chunk_size=k)
             x0 = sampler.x0_from_flow(x, flow.to(x.dtype), sampler.sigmas[i].item())
-        if i < exit_step:
-            x = sampler.renoise(x0, i + 1, draw_noise(x0.shape))
-    return x0
+        if per_row:                                       # the rows whose exit step this is keep this x̂0
+            exits_here = rearrange(exit_step.to(x0.device) == i, "b -> b 1 1 1 1")
+            out = x0 if out is None else torch.where(exits_here, x0, out)
+        if i < last:
+            fresh = draw_noise(x0.shape, active=exit_step > i) if per_row else draw_noise(x0.shape)
+            x = sampler.renoise(x0, i + 1, fresh)
+    return out if per_row else x0
 
 @torch.no_grad()
 def cache_clean_chunk(model,                        # the generator (plain: no hook)
@@ -445,19 +474,46 @@ def critic_objective(critic: nn.Module,             # the fake score being train
                      rng: torch.Generator,         # the update's generator, seeded alike in every process
                      rows: slice | None = None,    # this process's rows of the batch
                      global_batch: int | None = None,  # the batch over all processes
+                     sample: tuple | None = None,  # (x, its RowNoise) from `critic_samples`, `rng` past its draws
                      ) -> tuple[torch.Tensor, dict]:   # (loss, {"critic_sigma": mean level})
     "One critic update's loss: flow matching on a fresh gradient-free rollout of the student (`11_dmd`'s loss)."
     global_batch = global_batch or context.shape[0]
     rows = rows or slice(None)
-    exits = draw_exit_steps(recipe.num_chunks, len(frozen.sampler), rng, recipe.same_exit_step)
-    noise = RowNoise(rng, global_batch, rows, device=context.device)
-    with torch.no_grad():
-        x = self_forcing_rollout(student.generator, context, exit_steps=exits,
-                                 **rollout_setup(student, frozen, recipe, noise)).latents
+    if sample is None:
+        exits = draw_exit_steps(recipe.num_chunks, len(frozen.sampler), rng, recipe.same_exit_step)
+        noise = RowNoise(rng, global_batch, rows, device=context.device)
+        with torch.no_grad():
+            x = self_forcing_rollout(student.generator, context, exit_steps=exits,
+                                     **rollout_setup(student, frozen, recipe, noise)).latents
+    else:
+        x, noise = sample
     sigma = sample_score_sigmas(global_batch, rng, **recipe.dmd.level_kwargs())[rows].to(x.device)
     eps = noise(x.shape)
     flow = critic(add_noise(x, eps, sigma), sigma.float() * 1000, context)
     return F.mse_loss(flow.float(), flow_target(x, eps).float()), dict(critic_sigma=sigma.mean().item())
+
+@torch.no_grad()
+def critic_samples(student: Student,             # rolls out the samples (without gradient)
+                   frozen: Frozen,               # sampler, VGGT, VAE (for the student's hook)
+                   recipe: WindowRecipe,         # window and DMD settings
+                   contexts: list,               # each critic update's prompts [B, T, D] (this process's rows)
+                   rngs: list,                   # each critic update's generator, seeded alike in every process
+                   rows: slice | None = None,    # this process's rows of each update's batch
+                   global_batch: int | None = None,  # each update's batch over all processes
+                   ) -> list:                    # [(x [B, C, F, H, W], its RowNoise)] per update
+    """The fresh rollouts of several critic updates as one batch, for `critic_objective(sample=...)`. The generator
+    does not change between an update's critic steps, so their rollouts can run together: each keeps its prompts, exit
+    step and noise stream, drawn from its own `rng` in the order `critic_objective` draws them; the batch denoises
+    until its last rollout exits, and a rollout that has exited draws no more noise (`GroupNoise`)."""
+    B = contexts[0].shape[0]
+    global_batch = global_batch or B
+    exits = [draw_exit_steps(recipe.num_chunks, len(frozen.sampler), rng, recipe.same_exit_step) for rng in rngs]
+    noises = [RowNoise(rng, global_batch, rows, device=contexts[0].device) for rng in rngs]
+    per_chunk = [repeat(torch.tensor([e[c] for e in exits]), "g -> (g b)", b=B) for c in range(recipe.num_chunks)]
+    x = self_forcing_rollout(student.generator, torch.cat(contexts), exit_steps=per_chunk,
+                             **rollout_setup(student, frozen, recipe, GroupNoise(noises, B))).latents
+    return list(zip(x.split(B), noises, strict=True))
+
 
 # %% ../../nbs/12_self_forcing.ipynb #67e25fcf
 class LossModule(nn.Module):
@@ -725,6 +781,8 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                        accumulate: int = 1,           # micro-batches of `batch_size` clips per optimiser step
                        fusion_frames: int | None = 12,  # the hook's VGGT sees the newest this many frames (None: all)
                        same_exit_step: bool = True,   # one exit step per rollout (False: one per chunk)
+                       batch_critic_rollouts: bool = True,   # an update's critic rollouts as one batch
+                                                         # (`critic_samples`: the same draws, less time)
                        n_prompts: int = 1024,         # training prompts (the world's train split)
                        text_path=None,                # the toy text encoder (default: shipped)
                        vae_path=None,                 # the toy VAE (default: shipped)
@@ -840,15 +898,26 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
             grad_norm = torch.nn.utils.clip_grad_norm_(student.parameters(), dmd.max_grad_norm)
             opt_g.step()
             ema.update(student, step)
-            critic_losses = []
+            critic_losses, draws = [], {}
+            for a, rows in enumerate(micro_rows):          # each critic update's generator, prompts and sample
+                for j in range(dmd.critic_steps):
+                    crng = step_generator(seed, step, 1 + j)
+                    cidx = torch.randint(len(prompts), (clips,), generator=crng)[rows]
+                    draws[j, a] = [crng, prompts[cidx].to(device)]
+                if batch_critic_rollouts:                  # the student is fixed now: its rollouts in one batch
+                    crngs, contexts = zip(*(draws[j, a] for j in range(dmd.critic_steps)), strict=True)
+                    with autocast:
+                        samples = critic_samples(student, frozen, recipe, list(contexts), list(crngs), rows, clips)
+                    for j, sample in enumerate(samples):
+                        draws[j, a].append(sample)
             for j in range(dmd.critic_steps):
                 opt_c.zero_grad(set_to_none=True)
                 micro_closses = []
-                for rows in micro_rows:
-                    crng = step_generator(seed, step, 1 + j)
-                    cidx = torch.randint(len(prompts), (clips,), generator=crng)[rows]
+                for a, rows in enumerate(micro_rows):
+                    crng, context, *sample = draws[j, a]
                     with autocast:
-                        closs, _ = crit_objective(student, frozen, recipe, prompts[cidx].to(device), crng, rows, clips)
+                        closs, _ = crit_objective(student, frozen, recipe, context, crng, rows, clips,
+                                                  sample=sample[0] if sample else None)
                     (closs / accumulate).backward()
                     micro_closses.append(closs.item())
                 torch.nn.utils.clip_grad_norm_(critic.parameters(), dmd.max_grad_norm)
