@@ -53,33 +53,30 @@ def vggt_compile(vggt) -> dict:
                 compile_s=first_call, max_abs_diff=float((out - vggt.features(frames)).abs().max()))
 
 
-@torch.no_grad()
-def batched_rollouts(models: dict, exit_step: int = 3) -> dict:
+def hook_rollout(models: dict):
+    "(clips, exit_step) -> one 7-chunk rollout of the student with the text-fusion hook, every chunk at that exit."
     generator, extractor, vae = models["generator"], models["extractor"], models["vae"]
     feat_dim = extractor.features(torch.zeros(1, 1, 3, 64, 64)).shape[2]        # f3D's channels, as training reads
     fusion = make_fusion("text", feat_dim, generator.config.text_dim, generator.config.in_channels)
 
-    def rollout(clips: int):
-        hook = TextFusionCondition(fusion, extractor, 12)
-        self_forcing_rollout(generator, models["context"][:clips], 7, 8, 8, rng=torch.Generator().manual_seed(0),
-                             condition=hook, decoder=StreamingVAEDecoder(vae, normalized=True),
-                             exit_steps=[exit_step] * 7)
-    one, five = best_seconds(lambda: rollout(1), 3), best_seconds(lambda: rollout(5), 3)
-    return dict(exit_step=exit_step, one_clip_s=one, five_clips_s=five, five_clips_over_five_single=five / (5 * one))
-
-
-@torch.no_grad()
-def batched_random_exits(models: dict, rounds: int = 6, seed: int = 1) -> dict:
-    "Five 1-clip rollouts at their own uniform exit steps against one 5-clip rollout to the largest, per round."
-    generator, extractor, vae = models["generator"], models["extractor"], models["vae"]
-    feat_dim = extractor.features(torch.zeros(1, 1, 3, 64, 64)).shape[2]
-    fusion = make_fusion("text", feat_dim, generator.config.text_dim, generator.config.in_channels)
-
+    @torch.no_grad()
     def rollout(clips: int, exit_step: int):
         hook = TextFusionCondition(fusion, extractor, 12)
         self_forcing_rollout(generator, models["context"][:clips], 7, 8, 8, rng=torch.Generator().manual_seed(0),
                              condition=hook, decoder=StreamingVAEDecoder(vae, normalized=True),
                              exit_steps=[exit_step] * 7)
+    return rollout
+
+
+def batched_rollouts(models: dict, exit_step: int = 3) -> dict:
+    rollout = hook_rollout(models)
+    one, five = best_seconds(lambda: rollout(1, exit_step), 3), best_seconds(lambda: rollout(5, exit_step), 3)
+    return dict(exit_step=exit_step, one_clip_s=one, five_clips_s=five, five_clips_over_five_single=five / (5 * one))
+
+
+def batched_random_exits(models: dict, rounds: int = 6, seed: int = 1) -> dict:
+    "Five 1-clip rollouts at their own uniform exit steps against one 5-clip rollout to the largest, per round."
+    rollout = hook_rollout(models)
 
     def seconds(fn) -> float:
         start = time.perf_counter()

@@ -30,8 +30,8 @@ from ..text import (EOS_ID, SPECIAL_TOKENS, WAN_TEXT_LEN, PromptEncoder, init_um
 from ..vae import build_vae, load_wan_vae, toy_vae_config, wan21_vae_config
 from ..vggt import VGGT, load_vggt, vggt_1b_config
 from .dmd import DMD_FULL, DMDConfig
-from .self_forcing import (decode_checkpointed, init_distributed, make_fusion,
-                                              shutdown_distributed, train_self_forcing)
+from .self_forcing import (
+    decode_checkpointed, init_distributed, make_fusion, shutdown_distributed, train_self_forcing)
 
 # %% auto #0
 __all__ = ['SCALES', 'TEACHERS', 'WAN_T2V_14B_CONFIG', 'WAN_NEGATIVE_PROMPT', 'SCALE_SHAPES', 'WAN_RELEASE', 'ENV', 'TINY_ARCH',

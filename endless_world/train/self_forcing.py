@@ -177,14 +177,14 @@ def denoise_to_exit(model,                           # the generator (or its hoo
         raise ValueError("exit steps per row are for rollouts without gradient (the critic's samples)")
     B, _, k = noise.shape[:3]
     last, x, out = max(steps), noise, None
+    row_exits = rearrange(exit_step.to(noise.device), "b -> b 1 1 1 1") if per_row else None
     for i in range(last + 1):
         with torch.set_grad_enabled(grad and i == last):
             timesteps = sampler.timesteps[i].to(device=x.device, dtype=torch.float32).expand(B, k)
             flow = model(x, timesteps, text, kv_cache=kv_cache, chunk_size=k)
             x0 = sampler.x0_from_flow(x, flow.to(x.dtype), sampler.sigmas[i].item())
         if per_row:                                       # the rows whose exit step this is keep this x̂0
-            exits_here = rearrange(exit_step.to(x0.device) == i, "b -> b 1 1 1 1")
-            out = x0 if out is None else torch.where(exits_here, x0, out)
+            out = x0 if out is None else torch.where(row_exits == i, x0, out)
         if i < last:
             fresh = draw_noise(x0.shape, active=exit_step > i) if per_row else draw_noise(x0.shape)
             x = sampler.renoise(x0, i + 1, fresh)
@@ -903,21 +903,20 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                 for j in range(dmd.critic_steps):
                     crng = step_generator(seed, step, 1 + j)
                     cidx = torch.randint(len(prompts), (clips,), generator=crng)[rows]
-                    draws[j, a] = [crng, prompts[cidx].to(device)]
+                    draws[j, a] = [crng, prompts[cidx].to(device), None]   # None: `critic_objective` rolls out
                 if batch_critic_rollouts:                  # the student is fixed now: its rollouts in one batch
-                    crngs, contexts = zip(*(draws[j, a] for j in range(dmd.critic_steps)), strict=True)
+                    crngs, contexts, _ = zip(*(draws[j, a] for j in range(dmd.critic_steps)), strict=True)
                     with autocast:
                         samples = critic_samples(student, frozen, recipe, list(contexts), list(crngs), rows, clips)
                     for j, sample in enumerate(samples):
-                        draws[j, a].append(sample)
+                        draws[j, a][2] = sample
             for j in range(dmd.critic_steps):
                 opt_c.zero_grad(set_to_none=True)
                 micro_closses = []
                 for a, rows in enumerate(micro_rows):
-                    crng, context, *sample = draws[j, a]
+                    crng, context, sample = draws[j, a]
                     with autocast:
-                        closs, _ = crit_objective(student, frozen, recipe, context, crng, rows, clips,
-                                                  sample=sample[0] if sample else None)
+                        closs, _ = crit_objective(student, frozen, recipe, context, crng, rows, clips, sample=sample)
                     (closs / accumulate).backward()
                     micro_closses.append(closs.item())
                 torch.nn.utils.clip_grad_norm_(critic.parameters(), dmd.max_grad_norm)
