@@ -24,6 +24,7 @@ from .checkpoint import (DATA_DIR, CheckpointError, read_config, read_state_dict
                                       write_json)
 from .evaluate import (METRICS, Reference, colour_drift, evaluate_video, make_reference, metric_score,
                                     reference_clips, sharpness_drift, summary_score, vggt_depth, vggt_features)
+from .fusion import LatentFusion3D
 from .generate import (check_generator_fits, context_schedule, encode_prompt, fusion_condition,
                                     fusion_for, latent_size, load_generator, stream_frames)
 from .quality import ground_truth_sampler
@@ -43,7 +44,7 @@ __all__ = ['SHIPPED_GENERATOR', 'BASELINE', 'SINK', 'DETACH', 'LATENT3D', 'ENDLE
            'cell_path', 'cell_fingerprint', 'cached_cell', 'truncate_result', 'spread', 'per_bin_curves',
            'aggregate_cells', 'format_spread', 'ablation_table', 'ablation_markdown', 'plot_ablation', 'time_rows',
            'run_ablation', 'paper_changes', 'paired_change', 'direction_verdict', 'paper_comparison',
-           'comparison_markdown']
+           'comparison_markdown', 'fusion_strength']
 
 # %% ../nbs/13d_ablation.ipynb #774f142e
 @dataclass(frozen=True)
@@ -629,6 +630,24 @@ def comparison_markdown(comparison: list, seconds: float = 30) -> str:
         lines.append(f"| {c['row']} | {c['parent']} | {c['measure']} | {c['paper_change']:+.2f} | {c['metric']} | "
                      f"{ours} | {c['verdict']} |")
     return "\n".join(lines)
+
+# %% ../nbs/13d_ablation.ipynb #071e1078
+@torch.no_grad()
+def fusion_strength(fusion: torch.nn.Module,   # a `TextFusion3D` or `LatentFusion3D` (`07_fusion`)
+                    frames: torch.Tensor,      # ground-truth frames [B, S, 3, H, W] in [0, 1]
+                    e_text: torch.Tensor,      # their prompts' text embeddings [B, T, D]
+                    vggt: torch.nn.Module,     # the frozen toy VGGT (f3D)
+                    latent_hw=(8, 8),          # the latent grid (latent level)
+                    ) -> dict:
+    "How far a fusion module moved from its zero start, and how much it changes what the DiT reads."
+    zero_conv = fusion.zero_conv.weight.float()
+    strength = dict(zero_conv_rms=float(zero_conv.pow(2).mean().sqrt()), zero_conv_max=float(zero_conv.abs().max()))
+    f3d = vggt.features(frames)                                               # [B, S, C3, h, w]
+    if isinstance(fusion, LatentFusion3D):     # the offset against unit-variance latents
+        strength["offset_rms"] = float(fusion.offset(f3d, latent_hw).pow(2).mean().sqrt())
+    else:                                      # the fused term against the text embeddings it is added to
+        strength["text_ratio"] = float((fusion(e_text, f3d) - e_text).norm() / e_text.norm())
+    return strength
 
 # %% ../nbs/13d_ablation.ipynb #b75ba6e5
 # run by `python -m` (a notebook has no __spec__): point to the command

@@ -440,9 +440,14 @@ def _run_train_self_forcing(args):
     "`endless-world train self-forcing`: one DMD variant from the ODE-initialised student (resumable, torchrun-able)."
     from endless_world.train.self_forcing import shutdown_distributed, train_self_forcing
     fusion = None if args.fusion == 'none' else args.fusion
+    if args.lr_fusion is not None and fusion is None:
+        raise SystemExit('--lr-fusion needs a fusion module: give --fusion text or --fusion latent')
+    rates = dict(lr=args.lr, lr_critic=args.lr_critic)
+    if args.lr_fusion is not None:               # only when given: a run's record stays as it was without it
+        rates['lr_fusion'] = args.lr_fusion
     result = train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
                                 detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
-                                dmd=dict(lr=args.lr, lr_critic=args.lr_critic), batch_size=args.batch_size,
+                                dmd=rates, batch_size=args.batch_size,
                                 strategy=args.strategy, threads=args.threads, progress=not args.quiet)
     shutdown_distributed()                    # under torchrun: the group ends before the process does
     return result
@@ -471,6 +476,8 @@ def _add_train_self_forcing(models):
                    help=f"the generator's learning rate (default: {rates['lr']:g})")
     p.add_argument('--lr-critic', type=float, default=rates['lr_critic'],
                    help=f"the critic's learning rate (default: {rates['lr_critic']:g})")
+    p.add_argument('--lr-fusion', type=float, default=None,
+                   help="the 3D fusion module's own learning rate (default: the generator's)")
     p.add_argument('--strategy', choices=['auto', 'ddp', 'fsdp', 'none'], default='auto',
                    help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
     stage_options(p, 'self_forcing', 'the training state, log and the trained generator', steps=600, batch_size=2,

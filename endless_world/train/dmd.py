@@ -171,14 +171,18 @@ class DMDConfig:
     shift: float = SHIFT                        # score and critic levels: shift ...
     min_sigma: float = MIN_SIGMA                # ... then clamp
     max_sigma: float = MAX_SIGMA
+    lr_fusion: float | None = None              # the 3D fusion module's own rate (None: the generator's `lr`)
 
     def level_kwargs(self) -> dict:
         "The noise-level arguments of `dmd_generator_loss` and `critic_loss`."
         return dict(shift=self.shift, min_sigma=self.min_sigma, max_sigma=self.max_sigma)
 
     def to_dict(self) -> dict:
-        "Plain values, for a run's JSON record."
-        return asdict(self)
+        "Plain values, for a run's JSON record (`lr_fusion` only when set: records from before it still match)."
+        record = asdict(self)
+        if self.lr_fusion is None:
+            record.pop("lr_fusion")
+        return record
 
 DMD_FULL = DMDConfig(lr=2e-6, lr_critic=4e-7, guidance_scale=4.0)   # Self-Forcing (its CFG 3.0 = s 4 here)
 DMD_TOY = DMDConfig(lr=1e-5, lr_critic=2e-6, guidance_scale=GUIDANCE_SCALE)
@@ -187,13 +191,25 @@ def dmd_optimizers(generator_model: nn.Module,   # the few-step student
                    critic: nn.Module,            # the fake score
                    config: DMDConfig,            # learning rates, betas, weight decay
                    ) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:  # (generator's, critic's)
-    "AdamW for the generator and for the critic, over their trainable parameters."
-    def adamw(model, lr, name):
+    "AdamW for the generator and for the critic, over their trainable parameters; with `config.lr_fusion`, the "
+    "generator model's `fusion` child is a parameter group of its own at that rate."
+    def adamw(model, lr, name, own_rates=None):
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"dmd_optimizers: the {name} has no trainable parameters (frozen?)")
-        return torch.optim.AdamW(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
-    return adamw(generator_model, config.lr, "generator"), adamw(critic, config.lr_critic, "critic")
+        groups = [dict(params=params)]
+        if own_rates is not None:                # (module, lr): its parameters move at their own rate
+            module, module_lr = own_rates
+            own = {id(p) for p in module.parameters()}
+            groups = [dict(params=[p for p in params if id(p) not in own]),
+                      dict(params=[p for p in params if id(p) in own], lr=module_lr)]
+        return torch.optim.AdamW(groups, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
+    fusion = getattr(generator_model, "fusion", None)
+    if config.lr_fusion is not None and fusion is None:
+        raise ValueError("dmd_optimizers: lr_fusion is set but the generator model has no `fusion` module")
+    own_rates = (fusion, config.lr_fusion) if config.lr_fusion is not None else None
+    return (adamw(generator_model, config.lr, "generator", own_rates),
+            adamw(critic, config.lr_critic, "critic"))
 
 # %% ../../nbs/11_dmd.ipynb #c3234d91
 class EMA:
