@@ -64,12 +64,13 @@ def train(variant: Variant, args) -> Path:
 
 
 def training_summary(run: Path) -> dict:
-    "The run's losses at its start and end (means over the first and last 100 steps) and its length."
+    "The run's losses at its start and end (means over its first and last `window` steps: 100, or a third of a short "
+    "run) and its length."
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    first, last = log[:100], log[-100:]
-    return dict(steps=len(log), minutes=round(log[-1]["sec"] / 60, 1),
-                **{f"{key}_first_100": statistics.fmean(e[key] for e in first) for key in ("loss", "critic_loss")},
-                **{f"{key}_last_100": statistics.fmean(e[key] for e in last) for key in ("loss", "critic_loss")})
+    window = min(100, max(1, len(log) // 3))
+    return dict(steps=len(log), minutes=round(log[-1]["sec"] / 60, 1), window=window,
+                **{f"{key}_{end}": statistics.fmean(e[key] for e in part) for key in ("loss", "critic_loss")
+                   for end, part in (("first", log[:window]), ("last", log[-window:]))})
 
 
 def strengths(fusion_files: dict, n_worlds: int) -> dict:
@@ -99,6 +100,8 @@ def main():
     parser.add_argument("--published", type=Path, default=REPO / "benchmarks/results/ablation.json",
                         help="the shipped students' ablation (the rows compared against)")
     parser.add_argument("--strength-worlds", type=int, default=4, help="test worlds for the fusion strength")
+    parser.add_argument("--no-eval", action="store_true",
+                        help="only train and measure the fusion strength (e.g. a short probe of a rate)")
     parser.add_argument("--result", type=Path, default=REPO / "benchmarks/results/fusion_rate.json",
                         help="the JSON written")
     args = parser.parse_args()
@@ -112,6 +115,14 @@ def main():
     files.update({f"{v.name} at lr_fusion {args.lr_fusion:g}": run / "generator_fusion.safetensors"
                   for v, run in runs.items()})
     strength = strengths(files, args.strength_worlds)
+    training = {v.name: training_summary(run) for v, run in runs.items()}
+    if args.no_eval:
+        record = dict(lr_fusion=args.lr_fusion, steps=args.steps, training=training, fusion_strength=strength,
+                      strength_worlds=args.strength_worlds, minutes=round((time.time() - t0) / 60, 1))
+        args.result.parent.mkdir(parents=True, exist_ok=True)
+        args.result.write_text(json.dumps(record, indent=1) + "\n")
+        print(json.dumps(record, indent=1))
+        return
 
     # 2. the ablation cells of the new students, with the published settings; the shipped + detach row's first
     # cell computed again here, to show that these cells and the published ones are comparable
@@ -151,7 +162,7 @@ def main():
         note=("each variant trained from data/toy_student_ode with data/toy_teacher, the shipped recipe's DMD rates "
               "(generator 1e-4, critic 2e-5), 600 steps, seed 0, 2 processes, except the fusion module's own "
               "learning rate; streamed with the published ablation's settings (cells at 1 thread)"),
-        lr_fusion=args.lr_fusion, training={v.name: training_summary(run) for v, run in runs.items()},
+        lr_fusion=args.lr_fusion, training=training,
         fusion_strength=strength, strength_worlds=args.strength_worlds,
         comparable=dict(row=DETACH, prompt=prompts[0], summary_published=shown, summary_here=again,
                         difference=again - shown),
