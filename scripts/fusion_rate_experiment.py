@@ -34,32 +34,31 @@ from endless_world.train.latent_data import world_prompts
 from endless_world.world import SPLITS, World
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from dmd_stage_speed import stage_command  # noqa: E402  (the toy stage's own command line, with the shipped inputs)
+
+
 class Variant(NamedTuple):
     name: str        # the DMD variant (data/toy_generator_<name>)
     row_key: str     # its `--rows` key in `endless-world eval ablation`
     row: str         # its row in the published table
     short: str       # its name here
-    flags: tuple     # its `endless-world train self-forcing` options
 
 
 VARIANTS = {  # --variants: what each retrains
-    "text": Variant("detach_text3d", "endless_world", ENDLESS_WORLD, "Endless World", ("--fusion", "text")),
-    "latent": Variant("detach_latent3d", "latent3d", LATENT3D, "latent-level 3D", ("--fusion", "latent")),
-    "l3d": Variant("detach_text3d_l3d", "l3d", L3D, "+ L3D", ("--fusion", "text", "--l3d"))}
+    "text": Variant("detach_text3d", "endless_world", ENDLESS_WORLD, "Endless World"),
+    "latent": Variant("detach_latent3d", "latent3d", LATENT3D, "latent-level 3D"),
+    "l3d": Variant("detach_text3d_l3d", "l3d", L3D, "+ L3D")}
 METRICS = ("summary", "fd", "warp_residual", "semantic", "colour_drift", "flicker", "smoothness_error")
 
 
 def train(variant: Variant, args) -> Path:
-    "Train (or resume, or only re-write) one variant with the fusion at `args.lr_fusion`, under torchrun."
-    out = args.out_dir / variant.name
-    cli = str(Path(sys.executable).with_name("endless-world"))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.processes),
-               cli, "train", "self-forcing", "--init", str(DATA_DIR / "toy_student_ode.safetensors"),
-               "--teacher", str(DATA_DIR / "toy_teacher.safetensors"), *variant.flags,
-               "--lr-fusion", f"{args.lr_fusion:g}", "--steps", str(args.steps), "--threads", "1", "--quiet",
-               "--out-dir", str(out)]
+    "Train (or resume, or only re-write) one variant as `train toy` trains it, but with the fusion at `args.lr_fusion`."
+    out = (args.out_dir / variant.name).resolve()            # the command runs in the repository
+    command = [*stage_command(variant.name, out, args.steps, args.processes, threads=1),
+               "--lr-fusion", f"{args.lr_fusion:g}"]
     print("==>", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, cwd=REPO)             # the stage command reads data/ from the repository
     return out
 
 
