@@ -1,8 +1,9 @@
 """Experiment: is the KL weight what caps the toy VAE (issue 8's 28 dB goal)?
 
 Every shipped stage trained with L1 + beta * KL, beta = 1e-4 on the element-mean KL. Written as sums over a clip
-(what Stable Diffusion's and Wan's VAEs weigh), that is beta * (pixels / latent values) = 1e-4 * 24 = 2.4e-3 per
-latent value against each pixel's L1: about 2,400 times the 1e-6 of those VAEs. The posterior stayed wide (its
+(as the latent-diffusion autoencoder behind Stable Diffusion weighs them, kl_weight 1e-6), that is
+beta * (pixels / latent values) = 1e-4 * 24 = 2.4e-3 per latent value against each pixel's L1: about 2,400 times
+as strong. The posterior stayed wide (its
 channels' signal/noise median 3.9, nb 01a), so the encoder can only store what survives that noise. This goes on
 training the whole shipped VAE (encoder and decoder) at another beta, with the shipped recipe's last stage otherwise
 (81-frame windows, batch 1, lr 2e-4 with a 20-step ramp and a cosine, a fresh pool of 192 training clips), and
@@ -56,8 +57,8 @@ def measure(vae, val_clips: int) -> dict:
 
 def update_result(change) -> dict:
     "Apply `change` to the results JSON under a lock: the arms run side by side and share the file."
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with open(OUT.with_suffix(".lock"), "w") as lock:
+    RUNS.mkdir(parents=True, exist_ok=True)
+    with open(RUNS / "results.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = json.loads(OUT.read_text()) if OUT.exists() else {}
         change(result)
