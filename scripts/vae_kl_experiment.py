@@ -11,11 +11,13 @@ measures it every `--eval-every` steps: validation PSNR as benchmarks/vae.py mea
 decode) and each latent channel's posterior signal/noise (scripts/vae_error_map.py's `channel_snr`, on 9-frame val
 windows). The same command at --kl-weight 1e-4 is the control: the same training at the shipped beta.
 
-    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-6 [--steps 1500] [--eval-every 250]
-    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-4          # the control
-    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-6 --latents mean   # no noise in training
+    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-4                 # the control
+    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-6
+    .venv/bin/python scripts/vae_kl_experiment.py --kl-weight 1e-6 --latents mean  # no noise in training
 
-Resumable: each arm trains in runs/exp_vae_kl/beta_<kl-weight>/ and stores its measured points in
+(the measured arms: 1,000 steps each, measured every 250, the three side by side on two cores.)
+
+Resumable: each arm trains in runs/exp_vae_kl/beta_<kl-weight>[_mean]/ and stores its measured points in
 benchmarks/results/vae_kl.json; run the same command again after a stop (`--minutes` stops it on purpose).
 A new encoder changes every latent, so nothing trained downstream (teacher, students) would stay valid: this asks
 whether 28 dB is within reach, it ships nothing.
@@ -78,7 +80,7 @@ def train_l1(log: Path, step: int, last: int = 50) -> float:
     return round(sum(l1) / len(l1), 5)
 
 
-def main(kl_weight: float, steps: int = 1500, eval_every: int = 250, minutes: float | None = None,
+def main(kl_weight: float, steps: int = 1000, eval_every: int = 250, minutes: float | None = None,
          val_clips: int = 16, threads: int = 1, latents: str = "sample"):
     torch.set_num_threads(threads)
     t0 = time.time()
@@ -134,7 +136,7 @@ def main(kl_weight: float, steps: int = 1500, eval_every: int = 250, minutes: fl
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kl-weight", type=float, required=True, help="beta on the element-mean KL (shipped: 1e-4)")
-    ap.add_argument("--steps", type=int, default=1500, help="length of the cosine schedule (default: 1500)")
+    ap.add_argument("--steps", type=int, default=1000, help="length of the cosine schedule (default: 1000)")
     ap.add_argument("--eval-every", type=int, default=250, help="measure every this many steps (default: 250)")
     ap.add_argument("--minutes", type=float, default=None, help="stop (resumably) after this long")
     ap.add_argument("--val-clips", type=int, default=16, help="val clips to measure (default: 16, as vae.py)")
