@@ -25,7 +25,7 @@ import torch
 
 from endless_world.ablation import (DETACH, ENDLESS_WORLD, L3D, LATENT3D, ablation_rows, ablation_table,
                                     fusion_strength, paired_change, run_ablation, select_rows)
-from endless_world.checkpoint import DATA_DIR
+from endless_world.checkpoint import DATA_DIR, write_json
 from endless_world.fusion import load_fusion
 from endless_world.generate import encode_prompt
 from endless_world.text import load_toy_text_encoder
@@ -118,8 +118,7 @@ def main():
     if args.no_eval:
         record = dict(lr_fusion=args.lr_fusion, steps=args.steps, training=training, fusion_strength=strength,
                       strength_worlds=args.strength_worlds, minutes=round((time.time() - t0) / 60, 1))
-        args.result.parent.mkdir(parents=True, exist_ok=True)
-        args.result.write_text(json.dumps(record, indent=1) + "\n")
+        write_json(args.result, record)
         print(json.dumps(record, indent=1))
         return
 
@@ -167,8 +166,7 @@ def main():
                         difference=again - shown),
         tables={at: ablation_table(dict(settings=settings, rows=rows_shown), float(at)) for at in ("30", "60")},
         paired=pairs, minutes=round((time.time() - t0) / 60, 1))
-    args.result.parent.mkdir(parents=True, exist_ok=True)
-    args.result.write_text(json.dumps(record, indent=1) + "\n")
+    write_json(args.result, record)
     print(record["tables"]["60"])
     for pair, at in pairs.items():
         print(pair, {m: (None if c is None else f"{c['mean']:+.4g} ± {c['se']:.2g}") for m, c in at["60"].items()})

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "scripts"))
 from vae import val_psnr  # noqa: E402
-from vae_shape_experiment import window_psnr  # noqa: E402
+from vae_shape_experiment import training_curve, window_psnr  # noqa: E402
 
 RUNS = REPO / "runs" / "exp_vae_kl"
 OUT = REPO / "benchmarks" / "results" / "vae_kl.json"
@@ -71,13 +71,6 @@ def update_result(change) -> dict:
 def add_point(points: list, point: dict):
     "Put `point` among an arm's points, in step order (replacing one of the same step)."
     points[:] = sorted([p for p in points if p["step"] != point["step"]] + [point], key=lambda p: p["step"])
-
-
-def train_l1(log: Path, step: int, last: int = 50) -> float:
-    "Mean training L1 of the `last` steps up to `step`, from the run's log.jsonl."
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    l1 = [r["l1"] for r in records if step - last < r["step"] <= step]
-    return round(sum(l1) / len(l1), 5)
 
 
 def main(kl_weight: float, steps: int = 1000, eval_every: int = 250, minutes: float | None = None,
@@ -126,7 +119,9 @@ def main(kl_weight: float, steps: int = 1000, eval_every: int = 250, minutes: fl
             break
         vae = build_vae(config).eval()
         load_vae_state_dict(vae, state["model"], source=str(run / "ckpt.pt"))
-        point = dict(step=stop, train_l1_last_50=train_l1(run / "log.jsonl", stop), **measure(vae, val_clips))
+        # the mean training L1 of steps stop-49 .. stop
+        l1 = next(c["l1"] for c in training_curve(run / "log.jsonl", every=50) if c["step"] == stop)
+        point = dict(step=stop, train_l1_last_50=l1, **measure(vae, val_clips))
         row = update_result(lambda result, point=point: add_point(result["arms"][arm]["points"], point))["arms"][arm]
         print(f"beta {arm} step {stop}: val {point['val_psnr_db']:.2f} dB, channel signal/noise median "
               f"{point['channel_snr_median']:.2f}, train L1 {point['train_l1_last_50']:.4f}", flush=True)
