@@ -57,15 +57,28 @@ def measure(vae, val_clips: int) -> dict:
                 per_clip=psnr["per_clip"], eval_minutes=round((time.time() - t0) / 60, 1))
 
 
-def update_result(change) -> dict:
-    "Apply `change` to the results JSON under a lock: the arms run side by side and share the file."
-    RUNS.mkdir(parents=True, exist_ok=True)
-    with open(RUNS / "results.lock", "w") as lock:
+def update_result(change, out: Path | None = None, runs: Path | None = None) -> dict:
+    "Apply `change` to the results JSON `out` (OUT) under a lock in `runs` (RUNS): arms run side by side, one file."
+    out, runs = out or OUT, runs or RUNS
+    runs.mkdir(parents=True, exist_ok=True)
+    with open(runs / "results.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = json.loads(OUT.read_text()) if OUT.exists() else {}
+        result = json.loads(out.read_text()) if out.exists() else {}
         change(result)
-        write_json(OUT, result)
+        write_json(out, result)
     return result
+
+
+def train_to(run: Path, stop: int, config: dict, **train) -> torch.nn.Module | None:
+    "Train (or resume) the VAE in `run` up to step `stop`: the VAE there, or None when it stopped before (rerun)."
+    train_toy_vae(run, stop_at=stop, config=config, **train)
+    state = load_training_state(run / "ckpt.pt")
+    if int(state["step"]) < stop:
+        print(f"stopped at step {state['step']}: run the same command again to resume", flush=True)
+        return None
+    vae = build_vae(config).eval()
+    load_vae_state_dict(vae, state["model"], source=str(run / "ckpt.pt"))
+    return vae
 
 
 def add_point(points: list, point: dict):
@@ -110,15 +123,11 @@ def main(kl_weight: float, steps: int = 1000, eval_every: int = 250, minutes: fl
         left = None if minutes is None else minutes - (time.time() - t0) / 60
         if left is not None and left <= 0:
             break
-        train_toy_vae(run, pool=pool, steps=steps, stop_at=stop, init_from=start, config=config,
-                      kl_weight=kl_weight, latents=latents, max_minutes=left, **{k: v for k, v in RECIPE.items()
-                                                               if k not in ("n_clips", "pool_frames")})
-        state = load_training_state(run / "ckpt.pt")
-        if int(state["step"]) < stop:
-            print(f"stopped at step {state['step']}: run the same command again to resume", flush=True)
+        vae = train_to(run, stop, config, pool=pool, steps=steps, init_from=start, kl_weight=kl_weight,
+                       latents=latents, max_minutes=left, **{k: v for k, v in RECIPE.items()
+                                                             if k not in ("n_clips", "pool_frames")})
+        if vae is None:
             break
-        vae = build_vae(config).eval()
-        load_vae_state_dict(vae, state["model"], source=str(run / "ckpt.pt"))
         # the mean training L1 of steps stop-49 .. stop
         l1 = next(c["l1"] for c in training_curve(run / "log.jsonl", every=50) if c["step"] == stop)
         point = dict(step=stop, train_l1_last_50=l1, **measure(vae, val_clips))
