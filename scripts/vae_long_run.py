@@ -18,6 +18,7 @@ the shape experiment did, and measures it along the way:
     .venv/bin/python scripts/vae_long_run.py --stage 1 --steps 8000 --eval-every 1000 --threads 2 --minutes 140
     .venv/bin/python scripts/vae_long_run.py --stage 2 --steps 1000 --eval-every 250 --threads 1 --lr 5e-4
     .venv/bin/python scripts/vae_long_run.py --stage 2 --steps 1000 --eval-every 250 --threads 1 --lr 2e-4
+    .venv/bin/python scripts/vae_long_run.py --stage 2 --after 2_lr0.0005 --steps 1000 --eval-every 200 --lr 2e-4
 
 Resumable across sessions: it trains in runs/vae_long/ (stage 2 in runs/vae_long/s81_lr<rate>/), keeps its points in
 benchmarks/results/vae_long.json; the same command continues where a stop (`--minutes`, a kill, a session's end)
@@ -68,16 +69,18 @@ def measure(vae, stage: int, step: int, steps: int, val_clips: int) -> dict:
 
 
 def main(stage: int, steps: int, eval_every: int = 1000, minutes: float | None = None, val_clips: int = 16,
-         threads: int = 2, lr: float | None = None):
+         threads: int = 2, lr: float | None = None, after: str | None = None):
     torch.set_num_threads(threads)
     t0 = time.time()
-    key, config = stage_key(stage, lr), CANDIDATES[SHAPE]
+    key, config = stage_key(stage, lr) + (f"_after_{after[2:]}" if after else ""), CANDIDATES[SHAPE]
     recipe = RECIPES[stage] | (dict(lr=lr) if lr else {})
     run, init = (RUN, None) if stage == 1 else (RUN / f"s81_{key[2:]}", RUN / "ckpt.pt")
-    if stage == 2:
-        first = json.loads(OUT.read_text()).get("stages", {}).get("1") if OUT.exists() else None
-        if first is None or not (init.exists() and int(load_training_state(init)["step"]) == first["steps"]):
-            sys.exit(f"--stage 2 starts from stage 1's finished {init}: run --stage 1 to its end first")
+    if stage == 2:                # from stage 1's end, or from another stage-2 arm's end (`after`: its key)
+        source = after or "1"
+        init = RUN / "ckpt.pt" if source == "1" else RUN / f"s81_{source[2:]}" / "ckpt.pt"
+        row = json.loads(OUT.read_text()).get("stages", {}).get(source) if OUT.exists() else None
+        if row is None or not (init.exists() and int(load_training_state(init)["step"]) == row["steps"]):
+            sys.exit(f"--stage 2 starts from {source!r}'s finished {init}: run that stage to its end first")
 
     def start(result):
         result.update(shape=SHAPE, config=config, val_clips=val_clips,
@@ -129,5 +132,9 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     ap.add_argument("--lr", type=float, default=None, help="stage 2's peak learning rate (default: 5e-4); each rate "
                     "is an arm of its own, in runs/vae_long/s81_lr<rate>/")
+    ap.add_argument("--after", default=None, help="stage 2 only: go on from this finished stage-2 arm (its key in "
+                    "the JSON, e.g. 2_lr0.0005) instead of from stage 1: a longer whole-clip stage in two legs")
     a = ap.parse_args()
-    main(a.stage, a.steps, a.eval_every, a.minutes, a.val_clips, a.threads, a.lr)
+    if a.after and (a.stage != 2 or not a.after.startswith("2_")):
+        ap.error("--after: a stage-2 arm's key (e.g. 2_lr0.0005), with --stage 2")
+    main(a.stage, a.steps, a.eval_every, a.minutes, a.val_clips, a.threads, a.lr, a.after)
