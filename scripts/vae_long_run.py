@@ -74,7 +74,7 @@ def main(stage: int, steps: int, eval_every: int = 1000, minutes: float | None =
     t0 = time.time()
     key, config = stage_key(stage, lr) + (f"_after_{after[2:]}" if after else ""), CANDIDATES[SHAPE]
     recipe = RECIPES[stage] | (dict(lr=lr) if lr else {})
-    run, init = (RUN, None) if stage == 1 else (RUN / f"s81_{key[2:]}", RUN / "ckpt.pt")
+    run, init = (RUN, None) if stage == 1 else (RUN / f"s81_{key[2:]}", None)   # stage 2: set below
     if stage == 2:                # from stage 1's end, or from another stage-2 arm's end (`after`: its key)
         source = after or "1"
         init = RUN / "ckpt.pt" if source == "1" else RUN / f"s81_{source[2:]}" / "ckpt.pt"
