@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,7 +24,7 @@ import endless_world
 __all__ = ['TORCH_SUFFIXES', 'DATA_DIR', 'CheckpointError', 'CheckpointNotFoundError', 'read_state_dict', 'state_dict_mismatch',
            'check_state_dict', 'load_into', 'write_json', 'weights_path', 'config_path', 'save_checkpoint',
            'read_config', 'atomic_torch_save', 'load_training_state', 'RunFolderBusy', 'claim_run_folder',
-           'release_run_folder', 'trains_in_run_folder', 'shipped_path']
+           'release_run_folder', 'trains_in_run_folder', 'shipped_path', 'copy_checkpoint']
 
 # %% ../nbs/92_checkpoint.ipynb #ed9ea328
 class CheckpointError(ValueError):
@@ -233,6 +234,19 @@ def shipped_path(name: str) -> Path:
         raise CheckpointNotFoundError(f"{path}: no shipped file {name!r} (data/ holds: {have}); "
                                       "`endless-world train …` with --ship makes it")
     return path
+
+# %% ../nbs/92_checkpoint.ipynb #728917c1
+def copy_checkpoint(source, target) -> Path:
+    "Copy checkpoint `source` (.safetensors + .json, and a fusion file its JSON names) to `target`, atomically."
+    source, target = weights_path(source), weights_path(target)
+    config = read_config(source)
+    named = config.get("fusion")
+    if named:   # the module beside it moves too, renamed after its new owner
+        config["fusion"] = copy_checkpoint(source.parent / named, target.with_name(f"{target.stem}_fusion")).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
+    write_json(config_path(target), config)
+    return target
 
 # %% ../nbs/92_checkpoint.ipynb #7da76a98
 # run by `python -m` (a notebook has no __spec__): point to the command

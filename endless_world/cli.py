@@ -13,8 +13,8 @@ import endless_world
 
 # %% auto #0
 __all__ = ['REPO_ROOT', 'RUNS_DIR', 'positive_int', 'positive_float', 'out_dir_option', 'run_options', 'stage_options',
-           'ship_option', 'UsageError', 'vae_output_path', 'name_and_checkpoint', 'build_parser', 'command_parsers',
-           'main']
+           'vae_option', 'ship_option', 'UsageError', 'vae_output_path', 'name_and_checkpoint', 'build_parser',
+           'command_parsers', 'main']
 
 # %% ../nbs/98_cli.ipynb #e80c6c3a
 def positive_int(text: str) -> int:
@@ -65,6 +65,12 @@ def stage_options(parser: argparse.ArgumentParser,
                         help='stop after this many minutes (resumable; default: no limit)')
     ship_option(parser, ship)
     run_options(parser, threads=threads, progress='progress bar')
+
+def vae_option(parser: argparse.ArgumentParser, use: str = 'trains on'):
+    "Add `--vae`: a toy VAE other than the shipped one (its latents are what the models read and write)."
+    parser.add_argument('--vae', type=Path, default=None, metavar='PATH',
+                        help=f'the toy VAE it {use}: PATH.safetensors with PATH.json beside it '
+                             '(default: the shipped data/toy_vae)')
 
 def ship_option(parser: argparse.ArgumentParser, what: str):
     "Add `--ship`: when all steps are done, also write the trained model into the shipped data/."
@@ -240,7 +246,7 @@ def _run_train_attributes(args):
     "`endless-world train attributes`: train (or resume) the attribute classifier on ground-truth frames."
     from endless_world.train.attributes import train_attributes
     return train_attributes(args.out_dir, steps=args.steps, minutes=args.minutes, threads=args.threads,
-                            ship=args.ship, batch_size=args.batch_size, progress=not args.quiet)
+                            ship=args.ship, batch_size=args.batch_size, vae_path=args.vae, progress=not args.quiet)
 
 def _add_train_attributes(models):
     "The `train attributes` subcommand."
@@ -249,6 +255,7 @@ def _add_train_attributes(models):
                                       'ground) on ground-truth world frames, raw and through the toy VAE.')
     stage_options(p, 'attributes', 'the frame pool, the training state, the log and toy_attributes.safetensors',
                   steps=1800, batch_size=64, what='frames', ship='toy_attributes', threads=1)
+    vae_option(p, 'passes half of the training frames through')
     p.set_defaults(run=_run_train_attributes)
 
 def _run_eval_attributes(args):
@@ -256,7 +263,7 @@ def _run_eval_attributes(args):
     from endless_world.checkpoint import write_json
     from endless_world.train.attributes import eval_attributes
     result = eval_attributes(args.checkpoint, split=args.split, n_worlds=args.worlds, threads=args.threads,
-                             progress=not args.quiet)    # the frame pool lives in a temporary folder
+                             vae_path=args.vae, progress=not args.quiet)    # the frame pool lives in a temporary folder
     path = args.out_dir / f'{args.name}.json'
     write_json(path, result)
     print(f"mean accuracy raw {result['mean_accuracy']['raw']:.3f}, through the toy VAE "
@@ -275,6 +282,7 @@ def _add_eval_attributes(models):
     p.add_argument('--worlds', type=positive_int, default=256, help='how many worlds, 5 frames each (default: 256)')
     p.add_argument('--name', default='attributes_eval', help='the JSON file name, without .json '
                    '(default: attributes_eval)')
+    vae_option(p, 'passes the frames through')
     out_dir_option(p, 'attributes_eval', 'the accuracy JSON')
     run_options(p, threads=1, progress='progress bars')
     p.set_defaults(run=_run_eval_attributes)
@@ -300,7 +308,8 @@ def _run_eval_quality(args):
                       **{p.stem.removeprefix('toy_generator_'): p for p in shipped if not p.stem.endswith('_fusion')}}
     report = eval_quality(args.out_dir, teacher=teacher, generators=generators,
                           n_prompts=args.prompts, seeds=tuple(range(args.seeds)), n_reference=args.reference_clips,
-                          teacher_steps=args.teacher_steps, threads=args.threads, progress=not args.quiet)
+                          teacher_steps=args.teacher_steps, threads=args.threads, vae_path=args.vae,
+                          classifier_path=args.classifier, progress=not args.quiet)
     print(format_report(report))
     print(f"wrote {args.out_dir / 'quality.json'}")
     return report
@@ -322,6 +331,9 @@ def _add_eval_quality(models):
     p.add_argument('--reference-clips', type=positive_int, default=8,
                    help='ground-truth clips per prompt to compare with (default: 8)')
     p.add_argument('--teacher-steps', type=positive_int, default=48, help="the teacher's Euler steps (default: 48)")
+    vae_option(p, 'decodes with (the one the models were trained on)')
+    p.add_argument('--classifier', type=Path, default=None, metavar='PATH',
+                   help='the attribute classifier (default: the shipped data/toy_attributes)')
     out_dir_option(p, 'quality', 'quality.json')
     run_options(p, threads=1, progress='progress messages')
     p.set_defaults(run=_run_eval_quality)
@@ -400,7 +412,7 @@ def _run_train_teacher(args):
     "`endless-world train teacher`: train (or resume) the toy teacher."
     from endless_world.train.teacher import train_teacher
     teacher = train_teacher(args.out_dir, steps=args.steps, minutes=args.minutes, ship=args.ship, threads=args.threads,
-                            batch_size=args.batch_size, progress=not args.quiet)
+                            batch_size=args.batch_size, vae_path=args.vae, progress=not args.quiet)
     if teacher is None:
         print('stopped early (--minutes) while encoding clips: run the same command again to resume')
     return teacher
@@ -422,6 +434,7 @@ def _add_train_teacher(models):
                                       'latent world clips (encoded once by the toy VAE into the run folder).')
     stage_options(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors', steps=4000,
                   batch_size=8, what='clips', ship='toy_teacher', threads=2)
+    vae_option(p, 'encodes the clips with')
     p.set_defaults(run=_run_train_teacher)
 
 def _add_train_ode_init(models):
@@ -447,7 +460,7 @@ def _run_train_self_forcing(args):
         rates['lr_fusion'] = args.lr_fusion
     result = train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
                                 detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
-                                dmd=rates, batch_size=args.batch_size,
+                                dmd=rates, batch_size=args.batch_size, vae_path=args.vae,
                                 strategy=args.strategy, threads=args.threads, progress=not args.quiet)
     shutdown_distributed()                    # under torchrun: the group ends before the process does
     return result
@@ -482,6 +495,7 @@ def _add_train_self_forcing(models):
                    help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
     stage_options(p, 'self_forcing', 'the training state, log and the trained generator', steps=600, batch_size=2,
                   what='clips (over all processes)', ship='toy_generator_<variant>', threads=2)
+    vae_option(p, 'decodes generated frames with (3D fusion, L3D; the teacher\'s)')
     p.set_defaults(run=_run_train_self_forcing)
 
 # %% ../nbs/98_cli.ipynb #812532ff
@@ -492,7 +506,8 @@ def _run_train_toy(args):
     if args.ship and args.recipe != 'toy':
         raise UsageError(f'--ship: only the toy recipe ships; {args.recipe!r} is a smoke test')
     status = run_toy_pipeline(args.out_dir, recipe, only=args.only, force=args.force, minutes=args.minutes,
-                              ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes)
+                              ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes,
+                              vae=args.vae)
     print(', '.join(f'{name}: {state}' for name, state in status.items()))
     return status
 
@@ -512,7 +527,10 @@ def _add_train_toy(models):
                    help="train this stage again from scratch (repeatable; its caches are kept)")
     p.add_argument('--minutes', type=positive_float, default=60.0,
                    help='per stage: stop after this many minutes (resumable; default: 60)')
-    ship_option(p, 'toy_teacher, toy_student_ode and toy_generator_<variant>')
+    p.add_argument('--ship', action='store_true',
+                   help='once every stage is done, write all of their models to the shipped data/ together '
+                        '(toy_teacher, toy_student_ode, toy_generator_<variant>, and toy_vae from --vae)')
+    vae_option(p, 'trains every stage on (shipped with them by --ship)')
     run_options(p, threads=2)
     p.add_argument('--processes', type=positive_int, default=2,
                    help='DMD stages: data-parallel processes under torchrun, sharing --threads (default: 2; '

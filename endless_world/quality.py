@@ -259,17 +259,25 @@ def eval_quality(out_dir,                          # folder for quality.json
                  n_frames: int = CLIP_FRAMES,      # frames per clip (81: 5 s)
                  teacher_steps: int = ODE_STEPS,   # the teacher's Euler steps
                  threads: int | None = None,       # torch CPU threads (None: leave torch's setting)
+                 vae_path=None,                    # the toy VAE the models were trained on; None: the shipped one
+                 classifier_path=None,             # the attribute classifier; None: the shipped one
                  progress: bool = True) -> dict:
     "The reference rows, the teacher and each generator measured on `n_prompts` test prompts -> out_dir/quality.json."
     if threads:
         torch.set_num_threads(threads)
+    vae, classifier = load_toy_vae(vae_path), load_attribute_classifier(classifier_path)[0]
     samplers = {}
     if teacher is not None:
-        samplers["teacher"] = teacher_sampler(teacher, num_steps=teacher_steps)
+        samplers["teacher"] = teacher_sampler(teacher, num_steps=teacher_steps, vae=vae)
     for name, checkpoint in (generators or {}).items():
-        samplers[name] = generator_sampler(checkpoint)
-    return quality_report(samplers, world_prompts("test", n_prompts), seeds, Path(out_dir) / "quality.json",
-                          n_frames, n_reference, progress=progress)
+        samplers[name] = generator_sampler(checkpoint, vae=vae)
+    report = quality_report(samplers, world_prompts("test", n_prompts), seeds, None, n_frames, n_reference,
+                            classifier=classifier, vae=vae, progress=progress)
+    # which decoder and judge made the numbers: a VAE other than the shipped one changes every row
+    report["settings"].update(vae=str(vae_path or "shipped data/toy_vae"),
+                              classifier=str(classifier_path or "shipped data/toy_attributes"))
+    write_json(Path(out_dir) / "quality.json", report)
+    return report
 
 # %% ../nbs/13c_quality.ipynb #453ddc3d
 def corrupted_sampler(kind: str, seed: int = 0) -> Callable:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from endless_world.attributes import load_attribute_classifier
-from endless_world.checkpoint import CheckpointError
+from endless_world.checkpoint import CheckpointError, CheckpointNotFoundError, copy_checkpoint, shipped_path
 from endless_world.dit import CausalWanDiT, save_causal_wan
 from endless_world.generate import save_random_generator
 from endless_world.quality import (REFERENCE_FIRST, corrupted_sampler, eval_quality, format_report,
@@ -67,8 +67,12 @@ def test_reference_rows_rank_ground_truth_below_corruptions_below_trivial(judges
 
 
 def test_teacher_and_generator_rows_from_checkpoints(stand_ins, tmp_path):
+    vae = copy_checkpoint(shipped_path("toy_vae.safetensors"), tmp_path / "another_vae")   # --vae: recorded
     report = eval_quality(tmp_path, teacher=stand_ins["teacher"], generators={"random": stand_ins["generator"]},
-                          n_prompts=1, n_reference=2, n_frames=9, teacher_steps=2, progress=False)
+                          n_prompts=1, n_reference=2, n_frames=9, teacher_steps=2, vae_path=vae, progress=False)
+    assert report["settings"]["vae"] == str(vae) and "shipped" in report["settings"]["classifier"]
+    with pytest.raises(CheckpointNotFoundError, match="no_such_vae"):
+        eval_quality(tmp_path, vae_path=tmp_path / "no_such_vae", progress=False)
     assert list(report["rows"]) == [FLOOR, VAE_ROW, TRIVIAL, "teacher", "random"]
     for space in ("classifier", "vggt"):      # noise-like frames of random weights: far from ground truth
         fd = {name: row["fd"][space]["pooled"] for name, row in report["rows"].items()}

@@ -13,12 +13,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..checkpoint import DATA_DIR, CheckpointNotFoundError, write_json
+from ..checkpoint import DATA_DIR, CheckpointNotFoundError, copy_checkpoint, weights_path, write_json
 
 # %% auto #0
 __all__ = ['DMD_VARIANTS', 'TOY_RECIPE', 'TINY_RECIPE', 'TRAIN_SUMMARY', 'Stage', 'toy_stages', 'stage_output', 'check_needs',
-           'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage', 'write_summaries', 'log_event',
-           'run_toy_pipeline']
+           'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage', 'write_summaries',
+           'ship_toy_models', 'log_event', 'run_toy_pipeline']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -38,10 +38,13 @@ class Stage:
     output: str               # the finished model in that folder: the stage is done when this file exists
     needs: tuple = ()         # names of the stages whose outputs it reads
     settings: dict = field(default_factory=dict)   # keyword arguments of the trainer (steps, variant flags, sizes)
+    shipped: str = ""         # its name in data/ (without suffix): where `ship_toy_models` puts its output
 
     def command(self, runs_dir="runs") -> str:
         "The one-stage command that makes this stage's output."
         out = f"--out-dir {Path(runs_dir) / self.folder}"
+        if self.settings.get("vae_path"):                  # the teacher and DMD read a VAE; the ODE init does not
+            out = f"--vae {self.settings['vae_path']} {out}"
         if self.kind == "teacher":
             return f"endless-world train teacher {out}"
         teacher = Path(runs_dir) / "teacher/teacher.safetensors"
@@ -77,14 +80,17 @@ TINY_RECIPE = dict(   # a smoke test of the machinery: seconds, useless weights
 
 def toy_stages(recipe: dict = TOY_RECIPE,      # settings per kind: teacher, ode_init, dmd
                variants: dict = DMD_VARIANTS,  # the DMD variants to train, in order
+               vae=None,                       # the toy VAE they all train on; None: the shipped data/toy_vae
                ) -> list:
     "The pipeline's stages in order: the teacher, the ODE init, then one DMD stage per variant."
-    stages = [Stage("teacher", "teacher", "teacher", "teacher.safetensors", (), dict(recipe["teacher"])),
+    on_vae = {} if vae is None else dict(vae_path=str(vae))   # the teacher's latents and DMD's decoded frames
+    stages = [Stage("teacher", "teacher", "teacher", "teacher.safetensors", (), dict(recipe["teacher"], **on_vae),
+                    "toy_teacher"),
               Stage("ode_init", "ode_init", "ode_init", "student_ode.safetensors", ("teacher",),
-                    dict(recipe["ode_init"]))]
+                    dict(recipe["ode_init"]), "toy_student_ode")]
     for variant, flags in variants.items():
-        stages.append(Stage(f"dmd_{variant}", "dmd", f"dmd_{variant}", "generator.safetensors",
-                            ("teacher", "ode_init"), dict(recipe["dmd"], **flags)))
+        stages.append(Stage(f"dmd_{variant}", "dmd", f"dmd_{variant}", "generator.safetensors", ("teacher", "ode_init"),
+                            dict(recipe["dmd"], **flags, **on_vae), f"toy_generator_{variant}"))
     return stages
 
 # %% ../../nbs/16_train_toy.ipynb #3577a5da
@@ -212,6 +218,17 @@ def write_summaries(stages: list, runs_dir, ship: bool = False) -> dict:
         write_json(TRAIN_SUMMARY, {**shipped, **found})
     return found
 
+def ship_toy_models(stages: list, runs_dir,
+                    vae=None,                 # the toy VAE they were trained on (None: the shipped one stays)
+                    data_dir=None,            # where they go; None: the shipped data/
+                    ) -> list:                # the written .safetensors paths
+    "Every stage's finished model into `data_dir` under its shipped name, with the VAE they read: one set."
+    data_dir = Path(DATA_DIR if data_dir is None else data_dir)
+    written = [copy_checkpoint(stage_output(stage, runs_dir), data_dir / stage.shipped) for stage in stages]
+    if vae is not None:
+        written.append(copy_checkpoint(vae, data_dir / "toy_vae"))
+    return written
+
 def log_event(runs_dir, **entry):
     "Append one JSON line to the runs folder's `toy_pipeline.jsonl`."
     path = Path(runs_dir) / "toy_pipeline.jsonl"
@@ -224,14 +241,18 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
                      only: list | None = None,        # run only these stages (names), in pipeline order
                      force: list | None = None,       # train these stages again from scratch
                      minutes: float | None = 60,      # per stage: stop after this long (resumable); None: no limit
-                     ship: bool = False,              # finished models also go to data/ (each trainer's --ship)
+                     ship: bool = False,              # once every stage is done: all models to data/, together
                      threads: int | None = 2,         # torch CPU threads
                      progress: bool = True,           # bars and one line per stage
                      variants: dict = DMD_VARIANTS,   # the DMD variants, in order
                      processes: int = 1,              # DMD stages: data-parallel processes (`launch_stage`)
+                     vae=None,                        # the toy VAE to train on (and ship); None: the shipped one
                      ) -> dict:                       # {stage name: "done", "skipped" or "stopped"}
     "Run the toy pipeline's stages in order, skipping finished ones and resuming an interrupted one."
-    stages = toy_stages(recipe, variants)
+    stages = toy_stages(recipe, variants, vae)
+    if vae is not None and not weights_path(vae).is_file():     # before an hour of teacher training, not after
+        raise CheckpointNotFoundError(f"{weights_path(vae)}: no such toy VAE (vae: PATH names PATH.safetensors "
+                                      "with PATH.json beside it)")
     names = [s.name for s in stages]
     for name in (only or []) + (force or []):
         if name not in names:
@@ -254,15 +275,24 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
             print(f"[{i + 1}/{len(stages)}] {stage.name}: training in {Path(runs_dir) / stage.folder}")
         log_event(runs_dir, stage=stage.name, event="start", settings=stage.settings)
         t0 = time.time()
-        run_stage(stage, inputs, runs_dir, minutes, ship, threads, progress, processes)
+        run_stage(stage, inputs, runs_dir, minutes, False, threads, progress, processes)   # ships below, all at once
         done = output.is_file()
         status[stage.name] = "done" if done else "stopped"
         log_event(runs_dir, stage=stage.name, event=status[stage.name], minutes=round((time.time() - t0) / 60, 2))
-        write_summaries(stages, runs_dir, ship)          # after every stage: a long run ships its curves as it goes
+        write_summaries(stages, runs_dir)
         if not done:
             if progress:
                 print(f"{stage.name} stopped before its last step; run the same command again to resume it")
             break
+    # the models read each other's outputs and the VAE's latents: data/ gets all of them or none
+    if ship and all(stage_output(stage, runs_dir).is_file() for stage in stages):
+        written = ship_toy_models(stages, runs_dir, vae)
+        write_summaries(stages, runs_dir, ship=True)
+        log_event(runs_dir, event="shipped", files=[str(p) for p in written])
+        if progress:
+            print(f"shipped {len(written)} models to {DATA_DIR}")
+    elif ship and progress:
+        print("--ship: nothing shipped yet; the models ship together once every stage is done")
     return status
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
