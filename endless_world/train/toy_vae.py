@@ -20,9 +20,9 @@ from ..vae import build_vae, encode_video, load_toy_vae, save_toy_vae, toy_vae_c
 from ..world import WorldClips
 
 # %% auto #0
-__all__ = ['TOY_VAE_RECIPE', 'TINY_VAE_RECIPE', 'render_clip_pool', 'sample_windows', 'vae_loss', 'truncate_log',
-           'checkpoint_step', 'lr_factor', 'widen_latent', 'train_toy_vae', 'latent_stats', 'finish_toy_vae',
-           'run_recipe', 'stage_from_vae']
+__all__ = ['TOY_VAE_RECIPE', 'FIRST_TOY_VAE_RECIPE', 'TINY_VAE_RECIPE', 'render_clip_pool', 'sample_windows', 'vae_loss',
+           'truncate_log', 'checkpoint_step', 'lr_factor', 'widen_latent', 'train_toy_vae', 'latent_stats',
+           'finish_toy_vae', 'run_recipe', 'stage_from_vae']
 
 # %% ../../nbs/01a_toy_vae.ipynb #411ac473
 def render_clip_pool(n_clips: int, frames: int = 81, split: str = 'train', size=(64, 64),
@@ -240,9 +240,24 @@ def finish_toy_vae(
     return vae
 
 # %% ../../nbs/01a_toy_vae.ipynb #d4332b6c
-TOY_VAE_RECIPE = dict(
-    name='toy', seed=0, threads=1, stats_clips=64, config=None,  # config None: toy_vae_config(), z_dim 16
+TOY_VAE_RECIPE = dict(   # the shipped toy VAE: the 8x8x32 shape from scratch, windows first, then whole clips
+    name='toy', seed=0, threads=2, stats_clips=64, config=toy_vae_config(z_dim=32),
     loss='L1 + 1e-4 * element-mean KL, AdamW(betas=(0.9, 0.99)), grad-norm clip 1, cosine to 0.05 * lr',
+    note=('each stage renders its pool (WorldClips train split) on first use; stage 1 on 9-frame windows of 1,024 '
+          'clips (the 81-frame streams read 7 dB after it: nothing in it reaches past frame 9), stages 2-3 on whole '
+          '81-frame clips; trained as scripts/vae_long_run.py (--stage 1 --steps 12000; --stage 2 --lr 5e-4 '
+          '--steps 600; --stage 2 --after 2_lr0.0005 --lr 2e-4 --steps 1000), whose checkpoints are these stages'),
+    stages=[  # out_dir is relative to the runs folder; pools: n_clips train clips of pool_frames frames, 64x64
+        dict(out_dir='toy_vae_w9', frames=9, batch=4, lr=1.5e-3, steps=12000, stop_at=12000, n_clips=1024,
+             pool_frames=25),
+        dict(out_dir='toy_vae_c81', frames=81, batch=1, lr=5e-4, warmup=50, steps=600, stop_at=600, n_clips=192,
+             pool_frames=81),
+        dict(out_dir='toy_vae_c81_low', frames=81, batch=1, lr=2e-4, warmup=50, steps=1000, stop_at=1000,
+             n_clips=192, pool_frames=81)])
+
+FIRST_TOY_VAE_RECIPE = dict(   # the five stages of the toy VAE shipped before TOY_VAE_RECIPE's (24.0 dB streams)
+    name='first', seed=0, threads=1, stats_clips=64, config=None,  # config None: toy_vae_config(), z_dim 16
+    loss=TOY_VAE_RECIPE['loss'],
     note=('each stage renders its pool (WorldClips train split) on first use; stages 1-3 make the z_dim-16 VAE '
           'shipped until stage 4 existed (its stages 1-2 used a 160x25 pool rendered before the world '
           'ground-texture fix); stage 4 widens its latent to 32 channels (widen_latent) and trains on, stage 5 goes on '
