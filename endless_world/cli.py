@@ -184,8 +184,8 @@ def _add_train_vae(models):
                           description='Train the toy VAE with a recipe of stages (resumable: run the same command '
                                       'again after an interruption), then write the finished VAE.')
     p.add_argument('--recipe', choices=['toy', 'first', 'tiny'], default='toy',
-                   help="toy: the shipped toy VAE's three stages (about 85 + 40 + 45 min on 2 cores); first: the "
-                        "five stages of the VAE shipped before it; tiny: a smoke test of seconds")
+                   help="toy: three stages from scratch, 9-frame windows then whole clips (about 85 + 40 + 45 min "
+                        "on 2 cores); first: the five stages of the first toy VAE; tiny: a smoke test of seconds")
     out_dir_option(p, '', 'the stage folders and the finished <recipe>_vae.safetensors + .json')
     p.add_argument('--max-minutes', type=positive_float, default=None,
                    help='stop each stage after this many minutes (resumable; default: no limit)')

@@ -240,7 +240,7 @@ def finish_toy_vae(
     return vae
 
 # %% ../../nbs/01a_toy_vae.ipynb #d4332b6c
-TOY_VAE_RECIPE = dict(   # the shipped toy VAE: the 8x8x32 shape from scratch, windows first, then whole clips
+TOY_VAE_RECIPE = dict(   # the 8x8x32 shape from scratch: 9-frame windows first, then whole clips
     name='toy', seed=0, threads=2, stats_clips=64, config=toy_vae_config(z_dim=32),
     loss='L1 + 1e-4 * element-mean KL, AdamW(betas=(0.9, 0.99)), grad-norm clip 1, cosine to 0.05 * lr',
     note=('each stage renders its pool (WorldClips train split) on first use; stage 1 on 9-frame windows of 1,024 '
@@ -255,7 +255,7 @@ TOY_VAE_RECIPE = dict(   # the shipped toy VAE: the 8x8x32 shape from scratch, w
         dict(out_dir='toy_vae_c81_low', frames=81, batch=1, lr=2e-4, warmup=50, steps=1000, stop_at=1000,
              n_clips=192, pool_frames=81)])
 
-FIRST_TOY_VAE_RECIPE = dict(   # the five stages of the toy VAE shipped before TOY_VAE_RECIPE's (24.0 dB streams)
+FIRST_TOY_VAE_RECIPE = dict(   # the five stages of the first toy VAE (24.0 dB streams)
     name='first', seed=0, threads=1, stats_clips=64, config=None,  # config None: toy_vae_config(), z_dim 16
     loss=TOY_VAE_RECIPE['loss'],
     note=('each stage renders its pool (WorldClips train split) on first use; stages 1-3 make the z_dim-16 VAE '
