@@ -237,6 +237,7 @@ def eval_attributes(checkpoint=None,         # the classifier (.safetensors + JS
     accuracy = pool_accuracies(model, pool)
     result = dict(split=split, n_worlds=n_worlds, n_frames=len(pool["frames"]),
                   checkpoint=str(checkpoint or DATA_DIR / "toy_attributes.safetensors"),
+                  vae=str(vae_path or DATA_DIR / "toy_vae.safetensors"),
                   trained_steps=saved.get("trained_steps"), accuracy=accuracy,
                   mean_accuracy={kind: sum(acc.values()) / len(acc) for kind, acc in accuracy.items()},
                   chance=chance_levels())
