@@ -287,9 +287,10 @@ def _run_eval_quality(args):
     from endless_world.checkpoint import DATA_DIR
     from endless_world.quality import eval_quality, format_report
     teacher, generators = args.teacher, dict(args.generator or [])
-    if teacher is None and (DATA_DIR / 'toy_teacher.safetensors').is_file():
+    shipped_set = args.vae is None          # the shipped models read the shipped VAE's latents, no other's
+    if teacher is None and shipped_set and (DATA_DIR / 'toy_teacher.safetensors').is_file():
         teacher = DATA_DIR / 'toy_teacher.safetensors'                   # default: the shipped teacher ...
-    if not generators:                                   # ... the ODE-initialised student and every shipped variant
+    if not generators and shipped_set:                   # ... the ODE-initialised student and every shipped variant
         shipped = sorted(DATA_DIR.glob('toy_generator_*.safetensors'))
         ode = {'ode_init': DATA_DIR / 'toy_student_ode.safetensors'}
         generators = {**{k: v for k, v in ode.items() if v.is_file()},
@@ -310,10 +311,12 @@ def _add_eval_quality(models):
                                       'ground truth (floor), ground truth through the toy VAE and a trivial '
                                       'mean frame, written as JSON.')
     p.add_argument('--teacher', type=Path, default=None,
-                   help='the teacher checkpoint (default: the shipped data/toy_teacher.safetensors, if there)')
+                   help='the teacher checkpoint (default: the shipped data/toy_teacher.safetensors, if there; '
+                        'none with --vae)')
     p.add_argument('--generator', type=name_and_checkpoint, action='append', metavar='NAME=CHECKPOINT',
                    help='a generator row, repeatable, e.g. ew=runs/dmd_detach_text3d/generator.safetensors '
-                        '(default: the shipped ODE-initialised student and every data/toy_generator_<variant>)')
+                        '(default: the shipped ODE-initialised student and every data/toy_generator_<variant>; '
+                        'none with --vae: the shipped models read the shipped VAE\'s latents)')
     p.add_argument('--prompts', type=positive_int, default=16, help='the first N test-split prompts (default: 16)')
     p.add_argument('--seeds', type=positive_int, default=1, help='5-second clips per prompt (default: 1)')
     p.add_argument('--reference-clips', type=positive_int, default=8,

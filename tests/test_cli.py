@@ -1,6 +1,7 @@
 """The `endless-world` command: every (sub)command's --help lists every option with a help text, and the
 training/evaluation commands write only into their --out-dir (never into data/ without --ship), from any folder."""
 import hashlib
+import json
 import inspect
 import subprocess
 import sys
@@ -157,3 +158,16 @@ def test_generate_names_the_shipped_default_and_a_missing_checkpoint(tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     line = done.stderr.strip()
     assert "\n" not in line and str(missing) in line, line
+
+
+def test_eval_quality_with_another_vae_has_no_shipped_rows(tmp_path):
+    "The shipped teacher and generators read the shipped VAE's latents: with --vae only the given rows are measured."
+    from endless_world.checkpoint import copy_checkpoint, shipped_path
+    vae = copy_checkpoint(shipped_path("toy_vae.safetensors"), tmp_path / "other_vae")
+    done = run(["eval", "quality", "--vae", str(vae), "--prompts", "1", "--reference-clips", "1", "--quiet",
+                "--out-dir", str(tmp_path / "quality")])
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "quality" / "quality.json").read_text())
+    assert list(report["rows"]) == ["ground truth (other seeds)", "ground truth through the toy VAE",
+                                    "trivial: the style's mean frame"], list(report["rows"])
+    assert report["settings"]["vae"] == str(vae)
