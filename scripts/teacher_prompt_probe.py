@@ -1,0 +1,86 @@
+"""Does the teacher read every word of the prompt? Its flow-matching loss with one attribute word swapped.
+
+The toy teacher's samples show the prompt's lighting and palette but not its ground pattern or kind of objects
+(scripts/teacher_cfg_experiment.py). Either the teacher does not use those words, or it uses them and cannot draw
+what they ask. This measures the first: on the teacher's validation clips (its own latent cache), at fixed noise
+levels and fixed noise, the flow-matching loss with the true prompt, with the prompt where one attribute's word is
+replaced by the next value of that attribute, and with no text (zeros). A word the teacher reads raises the loss
+when it is wrong; a word it ignores leaves it where it is.
+
+    .venv/bin/python scripts/teacher_prompt_probe.py --teacher runs/toy_v2/teacher/teacher.safetensors \\
+        --latents runs/toy_v2/teacher/latents/val.pt
+
+Writes benchmarks/results/teacher_prompt_probe.json: per noise level, the mean loss for each condition and its
+increase over the true prompt (with the standard error over clips).
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from endless_world.checkpoint import write_json
+from endless_world.text import load_toy_text_encoder
+from endless_world.train.latent_data import load_latent_data
+from endless_world.train.ode_init import load_teacher
+from endless_world.train.teacher import NUM_TRAIN_TIMESTEPS, add_noise, flow_target, null_context
+from endless_world.world import ATTRIBUTES, WorldStyle
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def swapped(prompt: str, attribute: str) -> str:
+    "`prompt` with `attribute`'s value replaced by the next one in `ATTRIBUTES` (cyclically)."
+    style = WorldStyle.from_prompt(prompt)
+    values = ATTRIBUTES[attribute]
+    other = values[(values.index(getattr(style, attribute)) + 1) % len(values)]
+    return WorldStyle(**{**style.__dict__, attribute: other}).prompt
+
+
+@torch.no_grad()
+def per_clip_loss(model, x0, context, sigma: float, noise) -> torch.Tensor:
+    "Flow-matching MSE per clip [B] at one noise level, with the given noise."
+    sigmas = torch.full((len(x0),), sigma)
+    flow = model(add_noise(x0, noise, sigmas), sigmas * NUM_TRAIN_TIMESTEPS, context)
+    return (flow.float() - flow_target(x0, noise).float()).pow(2).flatten(1).mean(1)
+
+
+def main(teacher_path, latents_path, sigmas, n_clips: int, out: Path, threads: int):
+    torch.set_num_threads(threads)
+    t0 = time.time()
+    teacher, _ = load_teacher(teacher_path)
+    data = load_latent_data(latents_path)
+    x0, prompts = data["latents"][:n_clips].float(), data["prompts"][:n_clips]
+    text = load_toy_text_encoder()
+    conditions = {"true prompt": text(prompts)}
+    conditions.update({f"{a} swapped": text([swapped(p, a) for p in prompts]) for a in ATTRIBUTES})
+    conditions["no text"] = null_context(conditions["true prompt"])
+    result = dict(teacher=str(teacher_path), latents=str(latents_path), n_clips=len(x0), levels={})
+    for sigma in sigmas:
+        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+        losses = {name: per_clip_loss(teacher, x0, c, sigma, noise) for name, c in conditions.items()}
+        base = losses["true prompt"]
+        rows = {}
+        for name, loss in losses.items():
+            delta = (loss - base).tolist()
+            rows[name] = dict(loss=loss.mean().item(), increase=statistics.mean(delta),
+                              increase_se=statistics.stdev(delta) / len(delta) ** 0.5 if len(delta) > 1 else 0.0)
+        result["levels"][f"{sigma:g}"] = rows
+        print(f"sigma {sigma:g}: " + ", ".join(f"{n} {r['loss']:.4f} ({r['increase']:+.4f})" for n, r in rows.items()),
+              flush=True)
+    result["minutes"] = round((time.time() - t0) / 60, 2)
+    write_json(out, result)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--teacher", type=Path, required=True, help="the teacher checkpoint")
+    ap.add_argument("--latents", type=Path, required=True, help="a latent cache of its VAE (e.g. its val.pt)")
+    ap.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="noise levels")
+    ap.add_argument("--clips", type=int, default=64, help="clips of the cache (default: 64)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/teacher_prompt_probe.json")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    a = ap.parse_args()
+    main(a.teacher, a.latents, a.sigmas, a.clips, a.out, a.threads)
