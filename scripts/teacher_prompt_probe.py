@@ -10,6 +10,11 @@ when it is wrong; a word it ignores leaves it where it is.
     .venv/bin/python scripts/teacher_prompt_probe.py --teacher runs/toy_v2/teacher/teacher.safetensors \\
         --latents runs/toy_v2/teacher/latents/val.pt
 
+The shipped teacher, on the first VAE's latents (its val cache: `build_latent_data('runs/old_vae_latents', 'val', 64)`):
+
+    .venv/bin/python scripts/teacher_prompt_probe.py --teacher data/toy_teacher.safetensors \
+        --latents runs/old_vae_latents/val.pt --out benchmarks/results/teacher_prompt_probe_shipped.json
+
 Writes benchmarks/results/teacher_prompt_probe.json: per noise level, the mean loss for each condition and its
 increase over the true prompt (with the standard error over clips).
 """
