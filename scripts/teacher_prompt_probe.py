@@ -8,7 +8,7 @@ replaced by the next value of that attribute, and with no text (zeros). A word t
 when it is wrong; a word it ignores leaves it where it is.
 
     .venv/bin/python scripts/teacher_prompt_probe.py --teacher runs/toy_v2/teacher/teacher.safetensors \\
-        --latents runs/toy_v2/teacher/latents/val.pt
+        --latents runs/toy_v2/teacher/latents/val.pt --share-latents runs/toy_v2/teacher/latents/train.pt
 
 The shipped teacher, on the first VAE's latents (its val cache: `build_latent_data('runs/old_vae_latents', 'val', 64)`):
 
@@ -16,7 +16,10 @@ The shipped teacher, on the first VAE's latents (its val cache: `build_latent_da
         --latents runs/old_vae_latents/val.pt --out benchmarks/results/teacher_prompt_probe_shipped.json
 
 Writes benchmarks/results/teacher_prompt_probe.json: per noise level, the mean loss for each condition and its
-increase over the true prompt (with the standard error over clips).
+increase over the true prompt (with the standard error over clips). Beside it, why a denoiser trained by mean
+squared error may not bother: how much of the latents' variance each attribute's class means explain (the share a
+perfect reader of that word could take off the loss at high noise), on the training cache given by --share-latents,
+with the same share under shuffled labels as the floor that finite samples give.
 """
 import argparse
 import statistics
@@ -51,7 +54,27 @@ def per_clip_loss(model, x0, context, sigma: float, noise) -> torch.Tensor:
     return (flow.float() - flow_target(x0, noise).float()).pow(2).flatten(1).mean(1)
 
 
-def main(teacher_path, latents_path, sigmas, n_clips: int, out: Path, threads: int):
+def between_class_share(latents: torch.Tensor, labels: torch.Tensor) -> float:
+    "The share of the latents' variance (per element, averaged) that the class means of `labels` explain."
+    centred = latents - latents.mean(0)
+    explained = sum((labels == k).float().mean() * centred[labels == k].mean(0).pow(2) for k in labels.unique())
+    return (explained.mean() / centred.pow(2).mean()).item()
+
+
+def class_shares(path) -> dict:
+    "{attribute: {share, shuffled}} on the latent cache at `path` (its prompts name each clip's attributes)."
+    data = load_latent_data(path)
+    latents, styles = data["latents"].float(), [WorldStyle.from_prompt(p) for p in data["prompts"]]
+    shuffle = torch.randperm(len(latents), generator=torch.Generator().manual_seed(0))
+    shares = {}
+    for attribute, values in ATTRIBUTES.items():
+        labels = torch.tensor([values.index(getattr(s, attribute)) for s in styles])
+        shares[attribute] = dict(share=between_class_share(latents, labels),
+                                 shuffled=between_class_share(latents, labels[shuffle]))
+    return dict(latents=str(path), n_clips=len(latents), attributes=shares)
+
+
+def main(teacher_path, latents_path, sigmas, n_clips: int, out: Path, threads: int, share_latents=None):
     torch.set_num_threads(threads)
     t0 = time.time()
     teacher, _ = load_teacher(teacher_path)
@@ -74,6 +97,11 @@ def main(teacher_path, latents_path, sigmas, n_clips: int, out: Path, threads: i
         result["levels"][f"{sigma:g}"] = rows
         print(f"sigma {sigma:g}: " + ", ".join(f"{n} {r['loss']:.4f} ({r['increase']:+.4f})" for n, r in rows.items()),
               flush=True)
+    if share_latents is not None:
+        result["between_class_share"] = class_shares(share_latents)
+        shares = result["between_class_share"]["attributes"]
+        print("between-class share of the latents' variance (shuffled labels):",
+              {a: f"{r['share']:.4f} ({r['shuffled']:.4f})" for a, r in shares.items()})
     result["minutes"] = round((time.time() - t0) / 60, 2)
     write_json(out, result)
     print(f"wrote {out}")
@@ -87,5 +115,7 @@ if __name__ == "__main__":
     ap.add_argument("--clips", type=int, default=64, help="clips of the cache (default: 64)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/teacher_prompt_probe.json")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    ap.add_argument("--share-latents", type=Path, default=None,
+                    help="a training latent cache to measure each attribute's between-class share on (e.g. train.pt)")
     a = ap.parse_args()
-    main(a.teacher, a.latents, a.sigmas, a.clips, a.out, a.threads)
+    main(a.teacher, a.latents, a.sigmas, a.clips, a.out, a.threads, a.share_latents)
