@@ -206,6 +206,7 @@ def quality_report(samplers: dict,                 # {name: sampler(prompt, seed
                    vggt=None,                      # the feature network; default the shipped toy VGGT
                    classifier=None,                # the attribute classifier; default the shipped one
                    vae=None,                       # for the VAE row; default the shipped toy VAE
+                   sources: dict | None = None,    # {"vae"/"classifier"/"vggt": where a given model came from}
                    progress: bool = True) -> dict:
     "FD against ground truth and attribute accuracy of each sampler's clips of `prompts`, with floor and ceilings."
     if not prompts or not list(seeds):
@@ -221,15 +222,17 @@ def quality_report(samplers: dict,                 # {name: sampler(prompt, seed
             print(f"measuring {name} …", file=sys.stderr)
         measured = measure_sampler(sampler, prompts, list(seeds), n_frames, spaces, classifier, progress)
         rows[name] = sampler_row(measured, reference, n_frames)
-    # 3. the settings that make the numbers comparable, and chance
+    # 3. the settings that make the numbers comparable (which judges and decoder made them), and chance
     chance = chance_levels()
+    sources = {**{name: f"shipped data/toy_{name}" for name in ("vae", "vggt")},
+               "classifier": "shipped data/toy_attributes", **(sources or {})}
     report = dict(rows=rows, chance=dict(mean=statistics.mean(chance.values()), per_attribute=chance),
                   settings=dict(prompts=list(prompts), seeds=list(seeds), n_frames=n_frames, fps=FPS,
                                 seconds=n_frames / FPS, n_reference=n_reference, reference_split="test",
                                 reference_worlds=f"{REFERENCE_FIRST} … {REFERENCE_FIRST + n_reference - 1}",
-                                features=dict(vggt="frozen shipped toy VGGT: last-layer patch tokens, mean per frame",
-                                              classifier="shipped attribute classifier: trunk map averaged per frame"),
-                                classifier="shipped data/toy_attributes"))
+                                features=dict(vggt="frozen toy VGGT: last-layer patch tokens, mean per frame",
+                                              classifier="attribute classifier: trunk map averaged per frame"),
+                                **{name: str(source) for name, source in sources.items()}))
     if out_path is not None:
         write_json(out_path, report)
     return report
@@ -271,13 +274,10 @@ def eval_quality(out_dir,                          # folder for quality.json
         samplers["teacher"] = teacher_sampler(teacher, num_steps=teacher_steps, vae=vae)
     for name, checkpoint in (generators or {}).items():
         samplers[name] = generator_sampler(checkpoint, vae=vae)
-    report = quality_report(samplers, world_prompts("test", n_prompts), seeds, None, n_frames, n_reference,
-                            classifier=classifier, vae=vae, progress=progress)
     # which decoder and judge made the numbers: a VAE other than the shipped one changes every row
-    report["settings"].update(vae=str(vae_path or "shipped data/toy_vae"),
-                              classifier=str(classifier_path or "shipped data/toy_attributes"))
-    write_json(Path(out_dir) / "quality.json", report)
-    return report
+    sources = {name: path for name, path in (("vae", vae_path), ("classifier", classifier_path)) if path}
+    return quality_report(samplers, world_prompts("test", n_prompts), seeds, Path(out_dir) / "quality.json",
+                          n_frames, n_reference, classifier=classifier, vae=vae, sources=sources, progress=progress)
 
 # %% ../nbs/13c_quality.ipynb #453ddc3d
 def corrupted_sampler(kind: str, seed: int = 0) -> Callable:

@@ -32,9 +32,9 @@ def main(teacher, vae_path, classifier_path, scales, n_prompts: int, out: Path, 
     t0 = time.time()
     vae, judge = load_toy_vae(vae_path), load_attribute_classifier(classifier_path)[0]
     samplers = {f"teacher, CFG {s:g}": teacher_sampler(teacher, guidance_scale=s, vae=vae) for s in scales}
-    report = quality_report(samplers, world_prompts("test", n_prompts), (0,), None, classifier=judge, vae=vae)
-    report["settings"].update(teacher=str(teacher), vae=str(vae_path), classifier=str(classifier_path),
-                              scales=list(scales), minutes=round((time.time() - t0) / 60, 1))
+    report = quality_report(samplers, world_prompts("test", n_prompts), (0,), None, classifier=judge, vae=vae,
+                            sources={"vae": vae_path, "classifier": classifier_path})
+    report["settings"].update(teacher=str(teacher), scales=list(scales), minutes=round((time.time() - t0) / 60, 1))
     write_json(out, report)
     print(format_report(report))
     print(f"wrote {out}")

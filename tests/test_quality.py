@@ -70,7 +70,10 @@ def test_teacher_and_generator_rows_from_checkpoints(stand_ins, tmp_path):
     vae = copy_checkpoint(shipped_path("toy_vae.safetensors"), tmp_path / "another_vae")   # --vae: recorded
     report = eval_quality(tmp_path, teacher=stand_ins["teacher"], generators={"random": stand_ins["generator"]},
                           n_prompts=1, n_reference=2, n_frames=9, teacher_steps=2, vae_path=vae, progress=False)
-    assert report["settings"]["vae"] == str(vae) and "shipped" in report["settings"]["classifier"]
+    settings = report["settings"]                          # the given VAE named, the shipped judges as shipped
+    assert settings["vae"] == str(vae) and settings["classifier"] == "shipped data/toy_attributes", settings
+    assert settings["vggt"] == "shipped data/toy_vggt"
+    assert json.loads((tmp_path / "quality.json").read_text())["settings"] == settings
     with pytest.raises(CheckpointNotFoundError, match="no_such_vae"):
         eval_quality(tmp_path, vae_path=tmp_path / "no_such_vae", progress=False)
     assert list(report["rows"]) == [FLOOR, VAE_ROW, TRIVIAL, "teacher", "random"]
