@@ -242,7 +242,7 @@ def _add_train_attributes(models):
                           description='Train (or resume) the attribute classifier (lighting, palette, objects, '
                                       'ground) on ground-truth world frames, raw and through the toy VAE.')
     stage_options(p, 'attributes', 'the frame pool, the training state, the log and toy_attributes.safetensors',
-                  steps=1800, batch_size=64, what='frames', ship='toy_attributes', threads=1)
+                  steps=7200, batch_size=64, what='frames', ship='toy_attributes', threads=1)
     vae_option(p, 'passes half of the training frames through')
     p.set_defaults(run=_run_train_attributes)
 

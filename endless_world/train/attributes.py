@@ -143,7 +143,7 @@ def pool_accuracies(model, pool: dict) -> dict:
 
 # %% ../../nbs/13b_train_attributes.ipynb #117d885c
 def train_attributes(out_dir,                       # run folder: pools, state.pt, log.jsonl, toy_attributes.*
-                     steps: int = 1800,             # total optimiser steps; a rerun resumes up to this
+                     steps: int = 7200,             # total optimiser steps; a rerun resumes up to this
                      minutes: float | None = None,  # stop (with a state) after this long; rerun to resume
                      threads: int | None = None,    # torch CPU threads (None: leave torch's setting)
                      ship: bool = False,            # when all steps are done, also write data/toy_attributes.*
