@@ -26,7 +26,8 @@ SKIPPED = re.compile(r"^#\|\s*(slow|notest)\b", re.M)       # settings.ini's tst
 def run_notebook(path: Path, timeout: int = 1800) -> int:
     "Execute `path`'s cells (not the flagged ones) in a fresh kernel, in its folder; write it back. Cells run."
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
     ran = 0
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
