@@ -4,7 +4,8 @@ numbers a reader sees come from the checkpoints and results that are in the repo
     .venv/bin/python scripts/run_notebooks.py nbs/09_teacher.ipynb nbs/10_ode_init.ipynb
     .venv/bin/python scripts/run_notebooks.py --all          # every notebook in nbs/ (about as long as `make test`)
 
-Cells flagged `#| slow` (the long runs that `nbdev_test` skips too) are not run: they keep the outputs they have.
+Cells flagged `#| slow` (the long runs that `nbdev_test` skips too) are not run unless `--slow` is given: they keep
+the outputs they have.
 A cell that fails stops that notebook, which is left unchanged. Each written notebook is then normalised and cleaned
 as the pre-save hook would (`scripts/lab_normalize.py`, `nbdev_clean`), so `git diff` shows only new outputs.
 """
@@ -23,15 +24,15 @@ REPO = Path(__file__).resolve().parents[1]
 SKIPPED = re.compile(r"^#\|\s*(slow|notest)\b", re.M)       # settings.ini's tst_flags
 
 
-def run_notebook(path: Path, timeout: int = 1800) -> int:
-    "Execute `path`'s cells (not the flagged ones) in a fresh kernel, in its folder; write it back. Cells run."
+def run_notebook(path: Path, timeout: int = 1800, slow: bool = False) -> int:
+    "Execute `path`'s cells (not the flagged ones unless `slow`) in a fresh kernel, in its folder; write it back."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     ran = 0
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or SKIPPED.search(cell.source):
+            if cell.cell_type != "code" or (SKIPPED.search(cell.source) and not slow):
                 continue
             client.execute_cell(cell, index)
             ran += 1
@@ -42,12 +43,12 @@ def run_notebook(path: Path, timeout: int = 1800) -> int:
     return ran
 
 
-def main(paths: list, timeout: int) -> int:
+def main(paths: list, timeout: int, slow: bool) -> int:
     failed = []
     for path in paths:
         start = time.time()
         try:
-            ran = run_notebook(path, timeout)
+            ran = run_notebook(path, timeout, slow)
             print(f"{path}: {ran} cells run in {time.time() - start:.0f} s, outputs stored", flush=True)
         except CellExecutionError as error:
             failed.append(path)
@@ -59,6 +60,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", type=Path, help="the notebooks to run")
     ap.add_argument("--all", action="store_true", help="every notebook in nbs/, in order")
+    ap.add_argument("--slow", action="store_true", help="run the #| slow cells too (minutes each)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds a cell may take (default: 1800)")
     args = ap.parse_args()
     paths = sorted((REPO / "nbs").glob("[0-9a-z]*.ipynb")) if args.all else args.notebooks
@@ -67,4 +69,4 @@ if __name__ == "__main__":
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         ap.error(f"no such notebook: {', '.join(map(str, missing))}")
-    sys.exit(main([Path(p).resolve() for p in paths], args.timeout))
+    sys.exit(main([Path(p).resolve() for p in paths], args.timeout, args.slow))
