@@ -1,0 +1,70 @@
+"""A toy teacher trained with other settings, then read by the prompt probe: does it read the objects and ground words?
+
+The toy teacher draws the prompt's lighting and palette but not its ground pattern or kind of objects, and the probe
+(scripts/teacher_prompt_probe.py) says it does not read those words at all: a wrong one raises its loss by at most
+0.001. This trains a teacher with one or more settings changed, on the same latent clips (the cache of a finished
+teacher run, linked, not encoded again), and runs the probe on it. Candidates: a lower shift (more training at the
+middle noise levels, where a pattern shows but is ambiguous), a longer run, a larger model.
+
+    .venv/bin/python scripts/teacher_experiment.py --tag shift2 --shift 2 \\
+        --latents-from runs/toy_v2/teacher/latents --vae runs/toy_vae --minutes 55
+
+Resumable: rerun the same command until it says the probe was written (runs/exp_teacher_<tag>/, then
+benchmarks/results/teacher_probe_<tag>.json). The VAE must be the one the linked latents were encoded with.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from endless_world.train.teacher import SHIFT, TEACHER_ARCH, train_teacher
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from teacher_prompt_probe import main as probe  # noqa: E402  (a script beside this one, not a package module)
+
+
+def link_latents(source: Path, out_dir: Path):
+    "Link a finished run's latent caches (train.pt, val.pt) into `out_dir/latents`, so they are not encoded again."
+    target = out_dir / "latents"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("train.pt", "val.pt"):
+        if not (source / name).is_file():
+            raise FileNotFoundError(f"{source / name}: no latent cache to link (a finished teacher run's latents/)")
+        if not (target / name).exists():
+            (target / name).symlink_to((source / name).resolve())
+
+
+def main(args):
+    out_dir = REPO / "runs" / f"exp_teacher_{args.tag}"
+    if args.latents_from is not None:
+        link_latents(args.latents_from, out_dir)
+    arch = dict(TEACHER_ARCH, **{k: v for k, v in (("dim", args.dim), ("num_layers", args.layers),
+                                                    ("num_heads", args.heads)) if v is not None})
+    teacher = train_teacher(out_dir, steps=args.steps, minutes=args.minutes, threads=args.threads,
+                            shift=args.shift, arch=arch, lr=args.lr, vae_path=args.vae)
+    finished = out_dir / "teacher.safetensors"
+    if teacher is None or not finished.is_file():
+        print(f"stopped before the end: rerun the same command to resume ({out_dir})")
+        return
+    out = REPO / "benchmarks/results" / f"teacher_probe_{args.tag}.json"
+    probe(finished, out_dir / "latents/val.pt", [0.1, 0.3, 0.5, 0.7, 0.9], 64, out, args.threads)
+    record = json.loads(out.read_text())
+    record["settings"] = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae))
+    out.write_text(json.dumps(record, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tag", required=True, help="names the run folder and the probe's JSON")
+    ap.add_argument("--shift", type=float, default=SHIFT, help=f"the training levels' shift (default: {SHIFT:g})")
+    ap.add_argument("--steps", type=int, default=4000, help="training steps (default: 4000)")
+    ap.add_argument("--lr", type=float, default=5e-4, help="learning rate (default: 5e-4)")
+    ap.add_argument("--dim", type=int, default=None, help=f"model width (default: {TEACHER_ARCH['dim']})")
+    ap.add_argument("--layers", type=int, default=None, help=f"blocks (default: {TEACHER_ARCH['num_layers']})")
+    ap.add_argument("--heads", type=int, default=None, help=f"heads (default: {TEACHER_ARCH['num_heads']})")
+    ap.add_argument("--latents-from", type=Path, default=None, help="a finished teacher run's latents/ to link")
+    ap.add_argument("--vae", type=Path, default=None, help="the VAE of those latents (default: the shipped one)")
+    ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resumable)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    main(ap.parse_args())
