@@ -110,12 +110,13 @@ def check_needs(stage: Stage, stages: list, runs_dir) -> dict:
         found[name] = path
     return found
 
-def run_stage(stage: Stage, inputs: dict, runs_dir, minutes: float | None = None, ship: bool = False,
+def run_stage(stage: Stage, inputs: dict, runs_dir, minutes: float | None = None,
               threads: int | None = None, progress: bool = True,
               processes: int = 1):     # a DMD stage: this many data-parallel processes (`launch_stage`)
-    "Train (or resume) `stage` in its folder with its trainer; `inputs` = `check_needs`' paths."
+    "Train (or resume) `stage` in its folder with its trainer; `inputs` = `check_needs`' paths. Ships nothing."
     folder = Path(runs_dir) / stage.folder
-    common = dict(minutes=minutes, ship=ship, threads=threads, progress=progress)
+    # no `ship`: a model alone is useless to data/, so `run_toy_pipeline` ships every stage together when all are done
+    common = dict(minutes=minutes, threads=threads, progress=progress)
     if processes > 1 and stage.kind == "dmd":       # `threads` is the budget: shared out among the processes
         per_process = max(1, (threads or 1) // processes)
         return launch_stage(stage, inputs, runs_dir, processes, **dict(common, threads=per_process))
@@ -275,7 +276,7 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
             print(f"[{i + 1}/{len(stages)}] {stage.name}: training in {Path(runs_dir) / stage.folder}")
         log_event(runs_dir, stage=stage.name, event="start", settings=stage.settings)
         t0 = time.time()
-        run_stage(stage, inputs, runs_dir, minutes, False, threads, progress, processes)   # ships below, all at once
+        run_stage(stage, inputs, runs_dir, minutes, threads, progress, processes)   # ships below, all at once
         done = output.is_file()
         status[stage.name] = "done" if done else "stopped"
         log_event(runs_dir, stage=stage.name, event=status[stage.name], minutes=round((time.time() - t0) / 60, 2))
