@@ -22,6 +22,19 @@ from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parents[1]
 SKIPPED = re.compile(r"^#\|\s*(slow|notest)\b", re.M)       # settings.ini's tst_flags
+NOISE = re.compile(r"^USDT:.*\n?", re.M)   # torch's profiler traces, printed in a kernel: not the notebook's output
+
+
+def drop_noise(nb) -> None:
+    "Remove the profiler's trace lines from every stream output, and the stream outputs left empty."
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                text = output["text"] if isinstance(output["text"], str) else "".join(output["text"])
+                output["text"] = NOISE.sub("", text)
+        cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream" or o["text"]]
 
 
 def run_notebook(path: Path, timeout: int = 1800, slow: bool = False) -> int:
@@ -36,6 +49,7 @@ def run_notebook(path: Path, timeout: int = 1800, slow: bool = False) -> int:
                 continue
             client.execute_cell(cell, index)
             ran += 1
+    drop_noise(nb)
     nbformat.write(nb, path)
     for cmd in ([sys.executable, REPO / "scripts/lab_normalize.py", path],
                 [Path(sys.executable).with_name("nbdev_clean"), "--fname", path]):
