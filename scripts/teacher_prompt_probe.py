@@ -84,7 +84,14 @@ def main(teacher_path, latents_path, sigmas, n_clips: int, out: Path, threads: i
     conditions = {"true prompt": text(prompts)}
     conditions.update({f"{a} swapped": text([swapped(p, a) for p in prompts]) for a in ATTRIBUTES})
     conditions["no text"] = null_context(conditions["true prompt"])
-    result = dict(teacher=str(teacher_path), latents=str(latents_path), n_clips=len(x0), levels={})
+    # does the text encoder tell the words apart? |e(swapped) - e(true)| / |e(true)| per attribute, mean over clips
+    true = conditions["true prompt"].float()
+    embedding_change = {a: ((conditions[f"{a} swapped"].float() - true).flatten(1).norm(dim=1)
+                            / true.flatten(1).norm(dim=1)).mean().item() for a in ATTRIBUTES}
+    print("relative change of the text embedding with one word swapped:",
+          {a: round(v, 4) for a, v in embedding_change.items()})
+    result = dict(teacher=str(teacher_path), latents=str(latents_path), n_clips=len(x0),
+                  embedding_change=embedding_change, levels={})
     for sigma in sigmas:
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
         losses = {name: per_clip_loss(teacher, x0, c, sigma, noise) for name, c in conditions.items()}
