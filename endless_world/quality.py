@@ -224,7 +224,7 @@ def quality_report(samplers: dict,                 # {name: sampler(prompt, seed
         rows[name] = sampler_row(measured, reference, n_frames)
     # 3. the settings that make the numbers comparable (which judges and decoder made them), and chance
     chance = chance_levels()
-    sources = {**{name: f"shipped data/toy_{name}" for name in ("vae", "vggt")},
+    sources = {"vae": "shipped data/toy_vae", "vggt": "shipped data/toy_vggt",
                "classifier": "shipped data/toy_attributes", **(sources or {})}
     report = dict(rows=rows, chance=dict(mean=statistics.mean(chance.values()), per_attribute=chance),
                   settings=dict(prompts=list(prompts), seeds=list(seeds), n_frames=n_frames, fps=FPS,

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from endless_world.checkpoint import write_json
 from endless_world.train.teacher import SHIFT, TEACHER_ARCH, train_teacher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,9 +50,9 @@ def main(args):
         return
     out = REPO / "benchmarks/results" / f"teacher_probe_{args.tag}.json"
     probe(finished, out_dir / "latents/val.pt", [0.1, 0.3, 0.5, 0.7, 0.9], 64, out, args.threads)
-    record = json.loads(out.read_text())
-    record["settings"] = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae))
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    record = json.loads(out.read_text())       # the probe's result, with the settings that made this teacher
+    write_json(out, dict(record, settings=dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr,
+                                               vae=str(args.vae))))
 
 
 if __name__ == "__main__":
