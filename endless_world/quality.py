@@ -31,11 +31,11 @@ from .vae import StreamingVAEDecoder, load_toy_vae, vae_to_video
 from .world import SPLITS, World, WorldStyle, hash_uniform
 
 # %% auto #0
-__all__ = ['FPS', 'CLIP_FRAMES', 'REFERENCE_FIRST', 'ground_truth_start', 'ground_truth_sampler', 'vae_roundtrip_sampler',
-           'mean_frame_sampler', 'decode_latents', 'teacher_sampler', 'generator_sampler', 'feature_spaces',
-           'prompt_accuracy', 'clip_accuracy', 'measure_sampler', 'reference_features', 'fd_scores',
+__all__ = ['FPS', 'CLIP_FRAMES', 'REFERENCE_FIRST', 'FLOOR', 'VAE_ROW', 'TRIVIAL', 'ground_truth_start', 'ground_truth_sampler',
+           'vae_roundtrip_sampler', 'mean_frame_sampler', 'decode_latents', 'teacher_sampler', 'generator_sampler',
+           'feature_spaces', 'prompt_accuracy', 'clip_accuracy', 'measure_sampler', 'reference_features', 'fd_scores',
            'reference_samplers', 'sampler_row', 'quality_report', 'format_report', 'eval_quality', 'corrupted_sampler',
-           'plot_sample_grid']
+           'reference_order_problems', 'plot_sample_grid']
 
 # %% ../nbs/13c_quality.ipynb #54941e34
 FPS = 16                # the toy world's frame rate
@@ -177,11 +177,12 @@ def fd_scores(features: dict, reference: dict) -> dict:
     return dict(pooled=pooled, per_prompt_mean=statistics.mean(per_prompt), per_prompt_std=std)
 
 # %% ../nbs/13c_quality.ipynb #056788c1
+FLOOR, VAE_ROW, TRIVIAL = ("ground truth (other seeds)", "ground truth through the toy VAE",
+                           "trivial: the style's mean frame")     # the reference rows' names
+
 def reference_samplers(vae=None) -> dict:
     "The rows every report carries: the floor (ground truth), the decoder's ceiling (the VAE), a trivial ceiling."
-    return {"ground truth (other seeds)": ground_truth_sampler,
-            "ground truth through the toy VAE": vae_roundtrip_sampler(vae),
-            "trivial: the style's mean frame": mean_frame_sampler()}
+    return {FLOOR: ground_truth_sampler, VAE_ROW: vae_roundtrip_sampler(vae), TRIVIAL: mean_frame_sampler()}
 
 def sampler_row(measured: dict, reference: dict, n_frames: int) -> dict:
     "One report row: FD per space, attribute accuracy per frame and per clip (mean, per attribute), clips measured."
@@ -286,6 +287,28 @@ def corrupted_sampler(kind: str, seed: int = 0) -> Callable:
     def sample(prompt: str, clip_seed: int, n_frames: int) -> torch.Tensor:
         return corrupt(ground_truth_sampler(prompt, clip_seed, n_frames), kind, seed)
     return sample
+
+# %% ../nbs/13c_quality.ipynb #8de8645d
+def reference_order_problems(report: dict,     # a `quality_report` with the reference rows
+                             noise: str,       # the name of its row of ground truth + pixel noise
+                             blur: str,        # ... and of its row of blurred ground truth
+                             ) -> list:
+    "The orders a report of known inputs must show, each that does not hold as a line: [] when the harness is sound."
+    rows = report["rows"]
+    fd = {name: row["fd"]["classifier"]["pooled"] for name, row in rows.items()}
+    fd_vggt = {name: row["fd"]["vggt"]["pooled"] for name, row in rows.items()}
+    accuracy = {name: row["attribute_accuracy"] for name, row in rows.items()}
+    expectations = {
+        "the reference rows come first": list(rows)[:3] == [FLOOR, VAE_ROW, TRIVIAL],
+        "judge: ground truth is the lowest FD": fd[FLOOR] == min(fd.values()),
+        "judge: noise, blur and the VAE > 1.3x the floor": min(fd[noise], fd[blur], fd[VAE_ROW]) > 1.3 * fd[FLOOR],
+        "judge: the mean frame above the VAE": fd[TRIVIAL] > fd[VAE_ROW],
+        "VGGT: the mean frame's missing depth > 2x the floor": fd_vggt[TRIVIAL] > 2 * fd_vggt[FLOOR],
+        "VGGT: noise and blur < 1.2x the floor": max(fd_vggt[noise], fd_vggt[blur]) < 1.2 * fd_vggt[FLOOR],
+        "attributes: > 70 % on ground truth": accuracy[FLOOR] > 0.7,
+        "attributes: the mean frame 10 points below": accuracy[TRIVIAL] < accuracy[FLOOR] - 0.1}
+    return [f"{name} (judge FD {fd}, VGGT FD {fd_vggt}, accuracy {accuracy})"
+            for name, holds in expectations.items() if not holds]
 
 # %% ../nbs/13c_quality.ipynb #2bc0afd5
 def plot_sample_grid(samplers: dict,             # {name: sampler}; ground truth is put first
