@@ -3,10 +3,17 @@
 The toy teacher draws the prompt's lighting and palette but not its ground pattern or kind of objects, and the probe
 (scripts/teacher_prompt_probe.py) says it does not read those words at all: a wrong one raises its loss by at most
 0.001. This trains a teacher with one or more settings changed, on the same latent clips (the cache of a finished
-teacher run, linked, not encoded again), and runs the probe on it. Candidates: a lower shift (more training at the
+teacher run, linked, not encoded again), runs the probe on it, then judges its guided samples of the 16 test prompts
+of `eval quality` (FD and attribute accuracy per attribute: what the goal measures; the shipped teacher's row is in
+benchmarks/results/quality.json). Candidates: a lower shift (more training at the
 middle noise levels, where a pattern shows but is ambiguous), a longer run, a larger model.
 
     .venv/bin/python scripts/teacher_experiment.py --tag shift2 --shift 2 \\
+        --latents-from runs/toy_v2/teacher/latents --vae runs/toy_vae --minutes 55
+
+A longer run of the shipped recipe continues a finished run's last state instead of starting again (exact resume):
+
+    .venv/bin/python scripts/teacher_experiment.py --tag long --steps 16000 --continue-from runs/toy_v2/teacher \\
         --latents-from runs/toy_v2/teacher/latents --vae runs/toy_vae --minutes 55
 
 Resumable: rerun the same command until it says the probe was written (runs/exp_teacher_<tag>/, then
@@ -14,10 +21,12 @@ benchmarks/results/teacher_probe_<tag>.json). The VAE must be the one the linked
 """
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
 from endless_world.checkpoint import write_json
+from endless_world.quality import eval_quality, format_report
 from endless_world.train.teacher import SHIFT, TEACHER_ARCH, train_teacher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,10 +45,22 @@ def link_latents(source: Path, out_dir: Path):
             (target / name).symlink_to((source / name).resolve())
 
 
+def continue_from(run: Path, out_dir: Path):
+    "Start `out_dir` from a run's last training state (a longer run of the same recipe continues it exactly)."
+    if (out_dir / "state.pt").exists():
+        return                                   # already started: resume this run's own state
+    for name in ("state.pt", "log.jsonl"):
+        if not (run / name).is_file():
+            raise FileNotFoundError(f"{run / name}: no training state to continue (a teacher run's folder)")
+        shutil.copyfile(run / name, out_dir / name)
+
+
 def main(args):
     out_dir = REPO / "runs" / f"exp_teacher_{args.tag}"
     if args.latents_from is not None:
         link_latents(args.latents_from, out_dir)
+    if args.continue_from is not None:
+        continue_from(args.continue_from, out_dir)
     arch = dict(TEACHER_ARCH, **{k: v for k, v in (("dim", args.dim), ("num_layers", args.layers),
                                                     ("num_heads", args.heads)) if v is not None})
     teacher = train_teacher(out_dir, steps=args.steps, minutes=args.minutes, threads=args.threads,
@@ -51,8 +72,18 @@ def main(args):
     out = REPO / "benchmarks/results" / f"teacher_probe_{args.tag}.json"
     probe(finished, out_dir / "latents/val.pt", [0.1, 0.3, 0.5, 0.7, 0.9], 64, out, args.threads)
     record = json.loads(out.read_text())       # the probe's result, with the settings that made this teacher
-    write_json(out, dict(record, settings=dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr,
-                                               vae=str(args.vae))))
+    settings = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae))
+    record["val_loss"] = [[entry["step"], entry["val_loss"]] for entry in map(json.loads, open(out_dir / "log.jsonl"))
+                          if "val_loss" in entry]                   # the run's validation curve: [step, loss]
+    if args.samples:   # what the goal measures: the teacher's own guided samples, judged beside the reference rows
+        report = eval_quality(out_dir / "samples", teacher=finished, n_prompts=args.samples, vae_path=args.vae,
+                              threads=args.threads)
+        row = report["rows"]["teacher"]
+        record["samples"] = dict(n_prompts=args.samples, fd=row["fd"]["classifier"]["pooled"],
+                                 attribute_accuracy=row["attribute_accuracy"], per_attribute=row["per_attribute"],
+                                 quality_json=str(out_dir / "samples/quality.json"))
+        print(format_report(report))
+    write_json(out, dict(record, settings=settings))
 
 
 if __name__ == "__main__":
@@ -66,6 +97,11 @@ if __name__ == "__main__":
     ap.add_argument("--heads", type=int, default=None, help=f"heads (default: {TEACHER_ARCH['num_heads']})")
     ap.add_argument("--latents-from", type=Path, default=None, help="a finished teacher run's latents/ to link")
     ap.add_argument("--vae", type=Path, default=None, help="the VAE of those latents (default: the shipped one)")
+    ap.add_argument("--continue-from", type=Path, default=None,
+                    help="a teacher run whose state.pt this run starts from (same recipe; --steps counts from 0)")
     ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resumable)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    ap.add_argument("--samples", type=int, default=16,
+                    help="test prompts whose guided samples are judged after the probe, as `eval quality` does "
+                         "(0: none; default: 16, the prompts of benchmarks/results/quality.json)")
     main(ap.parse_args())
