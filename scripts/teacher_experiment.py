@@ -49,6 +49,7 @@ def continue_from(run: Path, out_dir: Path):
     "Start `out_dir` from a run's last training state (a longer run of the same recipe continues it exactly)."
     if (out_dir / "state.pt").exists():
         return                                   # already started: resume this run's own state
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("state.pt", "log.jsonl"):
         if not (run / name).is_file():
             raise FileNotFoundError(f"{run / name}: no training state to continue (a teacher run's folder)")
@@ -73,8 +74,8 @@ def main(args):
     probe(finished, out_dir / "latents/val.pt", [0.1, 0.3, 0.5, 0.7, 0.9], 64, out, args.threads)
     record = json.loads(out.read_text())       # the probe's result, with the settings that made this teacher
     settings = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae))
-    record["val_loss"] = [[entry["step"], entry["val_loss"]] for entry in map(json.loads, open(out_dir / "log.jsonl"))
-                          if "val_loss" in entry]                   # the run's validation curve: [step, loss]
+    log = map(json.loads, (out_dir / "log.jsonl").read_text().splitlines())
+    record["val_loss"] = [[e["step"], e["val_loss"]] for e in log if "val_loss" in e]   # the curve: [step, loss]
     if args.samples:   # what the goal measures: the teacher's own guided samples, judged beside the reference rows
         report = eval_quality(out_dir / "samples", teacher=finished, n_prompts=args.samples, vae_path=args.vae,
                               threads=args.threads)
