@@ -1,0 +1,71 @@
+"""Is the teacher's deterministic sampler what keeps its samples foggy? The same teacher, sampled with fresh noise.
+
+The toy teacher returns a lightly noised clip (objects in place) but draws fog from pure noise (`16_train_toy`).
+Samplers that re-inject noise at every step correct some of an imperfect model's errors, so this samples the
+teacher with a DDIM-like step on the flow-matching line: from the model's clean estimate x̂₀ = x − σ·v and noise
+estimate ε̂ = x + (1 − σ)·v, the next state is (1 − σ')·x̂₀ + c_ε·ε̂ + c_new·ε_fresh with
+c_new = η·σ'·sqrt(1 − (σ'/σ)²) and c_ε = sqrt(σ'² − c_new²). η = 0 is the Euler ODE step of `sample_teacher`
+(the row must equal the teacher's row of benchmarks/results/quality.json); η = 1 replaces as much of the noise as the
+step allows. Each η is judged on `eval quality`'s 16 test prompts beside the reference rows.
+
+    .venv/bin/python scripts/teacher_stochastic_sampling.py --eta 0 0.5 1   # -> benchmarks/results/teacher_eta.json
+"""
+import argparse
+from pathlib import Path
+
+import torch
+
+from endless_world.attributes import load_attribute_classifier
+from endless_world.checkpoint import shipped_path, write_json
+from endless_world.quality import CLIP_FRAMES, decode_latents, format_report, quality_report
+from endless_world.text import load_toy_text_encoder
+from endless_world.toy_vggt import load_toy_vggt
+from endless_world.train.latent_data import world_prompts
+from endless_world.train.ode_init import load_teacher
+from endless_world.train.teacher import GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, cfg_velocity, shift_sigma
+from endless_world.vae import load_toy_vae
+
+
+@torch.no_grad()
+def sample_with_eta(teacher, context, latent_shape, eta: float, generator: torch.Generator,
+                    num_steps: int = ODE_STEPS, guidance_scale: float = GUIDANCE_SCALE) -> torch.Tensor:
+    "Latents [1, C, F, h, w] from the guided teacher on the shifted grid of `sample_teacher`, η of fresh noise a step."
+    x = torch.randn((1, *latent_shape), generator=generator)
+    sigmas = [shift_sigma(1 - i / num_steps) for i in range(num_steps)] + [0.0]
+    for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:], strict=True):
+        velocity = cfg_velocity(teacher, x, torch.tensor([sigma * NUM_TRAIN_TIMESTEPS]), context, guidance_scale)
+        clean, noise = x - sigma * velocity, x + (1 - sigma) * velocity      # the line's two ends, as estimated
+        fresh = eta * next_sigma * (1 - (next_sigma / sigma) ** 2) ** 0.5
+        kept = (next_sigma ** 2 - fresh ** 2) ** 0.5
+        x = (1 - next_sigma) * clean + kept * noise + fresh * torch.randn(x.shape, generator=generator)
+    return x
+
+
+def main(args):
+    torch.set_num_threads(args.threads)
+    teacher, meta = load_teacher(args.teacher)
+    vae, text = load_toy_vae(args.vae), load_toy_text_encoder()
+
+    def sampler(eta):
+        def sample(prompt, seed, n_frames):
+            latents = sample_with_eta(teacher, text([prompt]), meta["latent_shape"], eta,
+                                      torch.Generator().manual_seed(seed))
+            return decode_latents(vae, latents)[0]
+        return sample
+
+    report = quality_report({f"teacher, eta {eta:g}": sampler(eta) for eta in args.eta},
+                            world_prompts("test", args.prompts), [0], None, CLIP_FRAMES, 8,
+                            vggt=load_toy_vggt()[0], classifier=load_attribute_classifier()[0], vae=vae)
+    print(format_report(report))
+    write_json(args.out, dict(report, teacher=str(args.teacher), eta=args.eta))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eta", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="fresh-noise shares to compare")
+    ap.add_argument("--teacher", type=Path, default=shipped_path("toy_teacher.safetensors"))
+    ap.add_argument("--vae", type=Path, default=None, help="the teacher's VAE (default: the shipped one)")
+    ap.add_argument("--prompts", type=int, default=16, help="the first N test prompts (default: 16, as eval quality)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/teacher_eta.json"))
+    main(ap.parse_args())
