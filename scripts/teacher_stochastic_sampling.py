@@ -22,7 +22,8 @@ from endless_world.text import load_toy_text_encoder
 from endless_world.toy_vggt import load_toy_vggt
 from endless_world.train.latent_data import world_prompts
 from endless_world.train.ode_init import load_teacher
-from endless_world.train.teacher import GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, cfg_velocity, shift_sigma
+from endless_world.sampler import sample_noise
+from endless_world.train.teacher import GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, cfg_velocity, euler_scheduler
 from endless_world.vae import load_toy_vae
 
 
@@ -30,8 +31,8 @@ from endless_world.vae import load_toy_vae
 def sample_with_eta(teacher, context, latent_shape, eta: float, generator: torch.Generator,
                     num_steps: int = ODE_STEPS, guidance_scale: float = GUIDANCE_SCALE) -> torch.Tensor:
     "Latents [1, C, F, h, w] from the guided teacher on the shifted grid of `sample_teacher`, η of fresh noise a step."
-    x = torch.randn((1, *latent_shape), generator=generator)
-    sigmas = [shift_sigma(1 - i / num_steps) for i in range(num_steps)] + [0.0]
+    x = sample_noise((1, *latent_shape), generator, torch.float32, "cpu")
+    sigmas = euler_scheduler(num_steps).sigmas.tolist()              # `sample_teacher`'s grid, 0 appended
     for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:], strict=True):
         velocity = cfg_velocity(teacher, x, torch.tensor([sigma * NUM_TRAIN_TIMESTEPS]), context, guidance_scale)
         clean, noise = x - sigma * velocity, x + (1 - sigma) * velocity      # the line's two ends, as estimated
