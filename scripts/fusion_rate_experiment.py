@@ -62,14 +62,20 @@ def train(variant: Variant, args) -> Path:
     return out
 
 
-def training_summary(run: Path) -> dict:
+def training_summary(run: Path, curve_window: int = 50) -> dict:
     "The run's losses at its start and end (means over its first and last `window` steps: 100, or a third of a short "
-    "run) and its length."
+    "run), its length, and its curve: means (and the gradient norm's maximum) over every `curve_window` steps."
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = [entry for entry in log if "critic_loss" in entry]               # the step lines
     window = min(100, max(1, len(log) // 3))
-    return dict(steps=len(log), minutes=round(log[-1]["sec"] / 60, 1), window=window,
+    parts = [log[i:i + curve_window] for i in range(0, len(log), curve_window)]
+    curve = dict(window=curve_window, last_step=[part[-1]["step"] for part in parts],
+                 **{key: [statistics.fmean(e[key] for e in part) for part in parts] for key in ("loss", "critic_loss")},
+                 grad_norm_max=[max(e["grad_norm"] for e in part) for part in parts])
+    minutes = sum(e["sec_per_step"] for e in log) / 60                    # summed over resumed sessions
+    return dict(steps=len(log), minutes=round(minutes, 1), window=window,
                 **{f"{key}_{end}": statistics.fmean(e[key] for e in part) for key in ("loss", "critic_loss")
-                   for end, part in (("first", log[:window]), ("last", log[-window:]))})
+                   for end, part in (("first", log[:window]), ("last", log[-window:]))}, curve=curve)
 
 
 def strengths(fusion_files: dict, n_worlds: int) -> dict:
@@ -98,6 +104,9 @@ def main():
                         help="the training runs (one folder per variant) and the ablation cells")
     parser.add_argument("--published", type=Path, default=REPO / "benchmarks/results/ablation.json",
                         help="the shipped students' ablation (the rows compared against)")
+    parser.add_argument("--shipped-runs", type=Path, default=REPO / "runs/toy_v2",
+                        help="the `train toy` folder that made the shipped students: their training curves are "
+                             "recorded beside these when its logs are there (default: runs/toy_v2)")
     parser.add_argument("--strength-worlds", type=int, default=4, help="test worlds for the fusion strength")
     parser.add_argument("--no-eval", action="store_true",
                         help="only train and measure the fusion strength (e.g. a short probe of a rate)")
@@ -115,6 +124,9 @@ def main():
                   for v, run in runs.items()})
     strength = strengths(files, args.strength_worlds)
     training = {v.name: training_summary(run) for v, run in runs.items()}
+    shipped_logs = {v.name: args.shipped_runs / f"dmd_{v.name}" for v in variants}   # `train toy`'s stage folders
+    training.update({f"shipped {name}": training_summary(run) for name, run in shipped_logs.items()
+                     if (run / "log.jsonl").is_file()})
     if args.no_eval:
         record = dict(lr_fusion=args.lr_fusion, steps=args.steps, training=training, fusion_strength=strength,
                       strength_worlds=args.strength_worlds, minutes=round((time.time() - t0) / 60, 1))
