@@ -9,6 +9,12 @@ c_new = η·σ'·sqrt(1 − (σ'/σ)²) and c_ε = sqrt(σ'² − c_new²). η =
 step allows. Each η is judged on `eval quality`'s 16 test prompts beside the reference rows.
 
     .venv/bin/python scripts/teacher_stochastic_sampling.py --eta 0 0.5 1   # -> benchmarks/results/teacher_eta.json
+
+`--shift` also changes the sampling grid's shift (the teacher was trained at shift 5, and its grid spends most steps
+at high noise; a lower shift spends them at the middle and low levels, where structure is drawn):
+
+    .venv/bin/python scripts/teacher_stochastic_sampling.py --eta 0 --shift 1 2 3 \
+        --out benchmarks/results/teacher_sample_shift.json
 """
 import argparse
 from pathlib import Path
@@ -23,16 +29,18 @@ from endless_world.toy_vggt import load_toy_vggt
 from endless_world.train.latent_data import world_prompts
 from endless_world.train.ode_init import load_teacher
 from endless_world.sampler import sample_noise
-from endless_world.train.teacher import GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, cfg_velocity, euler_scheduler
+from endless_world.train.teacher import (GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, SHIFT, cfg_velocity,
+                                         euler_scheduler)
 from endless_world.vae import load_toy_vae
 
 
 @torch.no_grad()
 def sample_with_eta(teacher, context, latent_shape, eta: float, generator: torch.Generator,
-                    num_steps: int = ODE_STEPS, guidance_scale: float = GUIDANCE_SCALE) -> torch.Tensor:
+                    num_steps: int = ODE_STEPS, guidance_scale: float = GUIDANCE_SCALE,
+                    shift: float = SHIFT) -> torch.Tensor:
     "Latents [1, C, F, h, w] from the guided teacher on the shifted grid of `sample_teacher`, η of fresh noise a step."
     x = sample_noise((1, *latent_shape), generator, torch.float32, "cpu")
-    sigmas = euler_scheduler(num_steps).sigmas.tolist()              # `sample_teacher`'s grid, 0 appended
+    sigmas = euler_scheduler(num_steps, shift).sigmas.tolist()       # `sample_teacher`'s grid, 0 appended
     for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:], strict=True):
         velocity = cfg_velocity(teacher, x, torch.tensor([sigma * NUM_TRAIN_TIMESTEPS]), context, guidance_scale)
         clean, noise = x - sigma * velocity, x + (1 - sigma) * velocity      # the line's two ends, as estimated
@@ -47,23 +55,29 @@ def main(args):
     teacher, meta = load_teacher(args.teacher)
     vae, text = load_toy_vae(args.vae), load_toy_text_encoder()
 
-    def sampler(eta):
+    def sampler(eta, shift):
         def sample(prompt, seed, n_frames):
             latents = sample_with_eta(teacher, text([prompt]), meta["latent_shape"], eta,
-                                      torch.Generator().manual_seed(seed))
+                                      torch.Generator().manual_seed(seed), shift=shift)
             return decode_latents(vae, latents)[0]
         return sample
 
-    report = quality_report({f"teacher, eta {eta:g}": sampler(eta) for eta in args.eta},
+    def name(eta, shift):   # the rows of the shift the teacher was trained at keep their names
+        return f"teacher, eta {eta:g}" + ("" if shift == SHIFT else f", shift {shift:g}")
+
+    samplers = {name(eta, shift): sampler(eta, shift) for shift in args.shift for eta in args.eta}
+    report = quality_report(samplers,
                             world_prompts("test", args.prompts), [0], None, CLIP_FRAMES, 8,
                             vggt=load_toy_vggt()[0], classifier=load_attribute_classifier()[0], vae=vae)
     print(format_report(report))
-    write_json(args.out, dict(report, teacher=str(args.teacher), eta=args.eta))
+    write_json(args.out, dict(report, teacher=str(args.teacher), eta=args.eta, shift=args.shift))
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eta", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="fresh-noise shares to compare")
+    ap.add_argument("--shift", type=float, nargs="+", default=[SHIFT],
+                    help=f"the sampling grid's shifts to compare (default: {SHIFT:g}, the training shift)")
     ap.add_argument("--teacher", type=Path, default=shipped_path("toy_teacher.safetensors"))
     ap.add_argument("--vae", type=Path, default=None, help="the teacher's VAE (default: the shipped one)")
     ap.add_argument("--prompts", type=int, default=16, help="the first N test prompts (default: 16, as eval quality)")
