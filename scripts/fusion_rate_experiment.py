@@ -129,7 +129,7 @@ def main():
                      if (run / "log.jsonl").is_file()})
     if args.no_eval:
         record = dict(lr_fusion=args.lr_fusion, steps=args.steps, training=training, fusion_strength=strength,
-                      strength_worlds=args.strength_worlds, minutes=round((time.time() - t0) / 60, 1))
+                      strength_worlds=args.strength_worlds, minutes_this_call=round((time.time() - t0) / 60, 1))
         write_json(args.result, record)
         print(json.dumps(record, indent=1))
         return
@@ -177,7 +177,7 @@ def main():
         comparable=dict(row=DETACH, prompt=prompts[0], summary_published=shown, summary_here=again,
                         difference=again - shown),
         tables={at: ablation_table(dict(settings=settings, rows=rows_shown), float(at)) for at in ("30", "60")},
-        paired=pairs, minutes=round((time.time() - t0) / 60, 1))
+        paired=pairs, minutes_this_call=round((time.time() - t0) / 60, 1))   # the training runs: `training`
     write_json(args.result, record)
     print(record["tables"]["60"])
     for pair, at in pairs.items():
