@@ -20,8 +20,11 @@ at high noise; a lower shift spends them at the middle and low levels, where str
 encoded) noised to the first level of the grid at or below each σ (SDEdit): up to which noise level does the teacher
 carry a scene it is given, and where does it stop making one?
 
-    .venv/bin/python scripts/teacher_stochastic_sampling.py --eta 0 --start-sigma 0.5 0.7 0.8 0.9 0.95 \\
-        --out benchmarks/results/teacher_start_sigma.json
+    .venv/bin/python scripts/teacher_stochastic_sampling.py --eta 0 \\
+        --start-sigma 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.95 --out benchmarks/results/teacher_start_sigma.json
+
+and for the teachers of scripts/teacher_experiment.py (tags wide, long, shift1; the last two at 0.1-0.6 and 0.8):
+`--teacher runs/exp_teacher_<tag>/teacher.safetensors --out benchmarks/results/teacher_start_sigma_<tag>.json`.
 """
 import argparse
 from pathlib import Path
@@ -64,6 +67,8 @@ def sample_with_eta(teacher, context, latent_shape, eta: float, generator: torch
 
 
 def main(args):
+    if not all(0 < sigma <= 1 for sigma in args.start_sigma):
+        raise SystemExit(f"--start-sigma: levels in (0, 1] (1: pure noise), got {args.start_sigma}")
     torch.set_num_threads(args.threads)
     teacher, meta = load_teacher(args.teacher)
     vae, text = load_toy_vae(args.vae), load_toy_text_encoder()
