@@ -39,8 +39,8 @@ from endless_world.toy_vggt import load_toy_vggt
 from endless_world.train.latent_data import world_prompts
 from endless_world.train.ode_init import load_teacher
 from endless_world.sampler import sample_noise
-from endless_world.train.teacher import (GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, SHIFT, cfg_velocity,
-                                         euler_scheduler)
+from endless_world.train.teacher import (GUIDANCE_SCALE, NUM_TRAIN_TIMESTEPS, ODE_STEPS, SHIFT, add_noise,
+                                         cfg_velocity, euler_scheduler)
 from endless_world.vae import encode_video, load_toy_vae
 
 
@@ -56,7 +56,7 @@ def sample_with_eta(teacher, context, latent_shape, eta: float, generator: torch
     sigmas = euler_scheduler(num_steps, shift).sigmas.tolist()       # `sample_teacher`'s grid, 0 appended
     if start is not None:
         sigmas = [sigma for sigma in sigmas if sigma <= start_sigma]
-        x = (1 - sigmas[0]) * start + sigmas[0] * x                     # the flow-matching line at that level
+        x = add_noise(start, x, torch.tensor([sigmas[0]]))              # the flow-matching line at that level
     for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:], strict=True):
         velocity = cfg_velocity(teacher, x, torch.tensor([sigma * NUM_TRAIN_TIMESTEPS]), context, guidance_scale)
         clean, noise = x - sigma * velocity, x + (1 - sigma) * velocity      # the line's two ends, as estimated
@@ -73,11 +73,16 @@ def main(args):
     teacher, meta = load_teacher(args.teacher)
     vae, text = load_toy_vae(args.vae), load_toy_text_encoder()
 
+    starts = {}   # (prompt, seed, n_frames) -> the clip's latents, encoded once for every level
+
     def sampler(eta, shift, start_sigma):
         def sample(prompt, seed, n_frames):
             start = None
             if start_sigma < 1:   # the VAE row's clip: the same world and start, encoded
-                start = encode_video(vae, ground_truth_sampler(prompt, seed, n_frames)[None])
+                key = (prompt, seed, n_frames)
+                if key not in starts:
+                    starts[key] = encode_video(vae, ground_truth_sampler(prompt, seed, n_frames)[None])
+                start = starts[key]
             latents = sample_with_eta(teacher, text([prompt]), meta["latent_shape"], eta,
                                       torch.Generator().manual_seed(seed), shift=shift, start=start,
                                       start_sigma=start_sigma)
