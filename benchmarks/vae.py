@@ -140,7 +140,8 @@ def main():
     ckpt = Path(a.ckpt)
     trained = not a.random and ckpt.with_suffix('.json').exists()
     vae = load_toy_vae(ckpt) if trained else fast_rms_norms(onednn_convs(build_vae(toy_vae_config()).eval()))
-    res = dict(model='toy VAE (AutoencoderKLWan, config in data/toy_vae.json)' if trained else 'untrained toy config',
+    shown_ckpt = ckpt.resolve().relative_to(ROOT) if ckpt.resolve().is_relative_to(ROOT) else ckpt
+    res = dict(model=f'toy VAE (AutoencoderKLWan, config in {shown_ckpt}.json)' if trained else 'untrained toy config',
                n_params=sum(p.numel() for p in vae.parameters()),
                n_params_decoder=sum(p.numel() for p in [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]),
                cpu=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),

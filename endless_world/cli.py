@@ -169,8 +169,10 @@ class UsageError(ValueError):
 def _run_train_vae(args):
     "`endless-world train vae`: run (or resume) a toy-VAE recipe."
     import torch
-    from endless_world.train.toy_vae import FIRST_TOY_VAE_RECIPE, TINY_VAE_RECIPE, TOY_VAE_RECIPE, run_recipe
-    recipe = {'toy': TOY_VAE_RECIPE, 'first': FIRST_TOY_VAE_RECIPE, 'tiny': TINY_VAE_RECIPE}[args.recipe]
+    from endless_world.train.toy_vae import (DEEPER_TOY_VAE_RECIPE, FIRST_TOY_VAE_RECIPE, TINY_VAE_RECIPE,
+                                             TOY_VAE_RECIPE, run_recipe)
+    recipe = {'toy': TOY_VAE_RECIPE, 'deeper': DEEPER_TOY_VAE_RECIPE, 'first': FIRST_TOY_VAE_RECIPE,
+              'tiny': TINY_VAE_RECIPE}[args.recipe]
     final = Path(args.out_dir) / f'{args.recipe}_vae'    # ships with the models trained on it: `train toy --vae`
     torch.set_num_threads(args.threads or recipe['threads'])
     vae = run_recipe(recipe, args.out_dir, final, max_minutes=args.max_minutes, progress=not args.quiet)
@@ -183,9 +185,10 @@ def _add_train_vae(models):
     p = models.add_parser('vae', help='train the toy VAE (resumable recipe)',
                           description='Train the toy VAE with a recipe of stages (resumable: run the same command '
                                       'again after an interruption), then write the finished VAE.')
-    p.add_argument('--recipe', choices=['toy', 'first', 'tiny'], default='toy',
+    p.add_argument('--recipe', choices=['toy', 'deeper', 'first', 'tiny'], default='toy',
                    help="toy: three stages from scratch, 9-frame windows then whole clips (about 85 + 40 + 45 min "
-                        "on 2 cores); first: the five stages of the first toy VAE; tiny: a smoke test of seconds")
+                        "on 2 cores); deeper: toy's, then its decoder two blocks deeper, trained alone (+ 50 min; "
+                        "not shipped); first: the five stages of the first toy VAE; tiny: a smoke test of seconds")
     out_dir_option(p, '', 'the stage folders and the finished <recipe>_vae.safetensors + .json')
     p.add_argument('--max-minutes', type=positive_float, default=None,
                    help='stop each stage after this many minutes (resumable; default: no limit)')

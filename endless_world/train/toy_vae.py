@@ -15,14 +15,14 @@ from diffusers import AutoencoderKLWan
 from einops import rearrange
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_torch_save, load_into, load_training_state
+from ..checkpoint import CheckpointError, atomic_torch_save, load_into, load_training_state
 from ..vae import build_vae, encode_video, load_toy_vae, save_toy_vae, toy_vae_config, video_to_vae
 from ..world import WorldClips
 
 # %% auto #0
-__all__ = ['TOY_VAE_RECIPE', 'FIRST_TOY_VAE_RECIPE', 'TINY_VAE_RECIPE', 'render_clip_pool', 'sample_windows', 'vae_loss',
-           'truncate_log', 'checkpoint_step', 'lr_factor', 'widen_latent', 'train_toy_vae', 'latent_stats',
-           'finish_toy_vae', 'run_recipe', 'stage_from_vae']
+__all__ = ['TOY_VAE_RECIPE', 'DEEPER_TOY_VAE_RECIPE', 'FIRST_TOY_VAE_RECIPE', 'TINY_VAE_RECIPE', 'render_clip_pool',
+           'sample_windows', 'vae_loss', 'truncate_log', 'checkpoint_step', 'lr_factor', 'widen_latent', 'deepen_vae',
+           'train_toy_vae', 'latent_stats', 'finish_toy_vae', 'run_recipe', 'stage_from_vae']
 
 # %% ../../nbs/01a_toy_vae.ipynb #411ac473
 def render_clip_pool(n_clips: int, frames: int = 81, split: str = 'train', size=(64, 64),
@@ -116,6 +116,41 @@ def widen_latent(state_dict: dict, z_new: int) -> dict:
     return out
 
 
+# %% ../../nbs/01a_toy_vae.ipynb #3834e1d2
+def deepen_vae(state_dict: dict, config: dict, extra: int = 1, seed: int = 0) -> tuple[dict, dict]:
+    "A toy VAE's (state dict, config) with `num_res_blocks + extra` that computes what `state_dict` does."
+    if extra < 1:
+        raise ValueError(f'extra: the number of residual blocks to add per stage, at least 1; got {extra}')
+    old_n = config['num_res_blocks']
+    deeper = dict(config, num_res_blocks=old_n + extra)
+    with torch.random.fork_rng():   # the new blocks' first convolutions: the same init on every call
+        torch.manual_seed(seed)
+        fresh = build_vae({k: v for k, v in deeper.items() if not k.startswith('_')}).state_dict()
+
+    def new_encoder_index(i: int) -> int:   # encoder.down_blocks is flat: old_n blocks (+ a downsample) per stage
+        stage, pos = divmod(i, old_n + 1)
+        return stage * (old_n + extra + 1) + (pos if pos < old_n else pos + extra)   # the downsample moves last
+
+    out = {}
+    for key, value in state_dict.items():
+        head, _, rest = key.partition('encoder.down_blocks.')
+        if not head and rest:
+            index, _, tail = rest.partition('.')
+            key = f'encoder.down_blocks.{new_encoder_index(int(index))}.{tail}'
+        out[key] = value
+    unknown = sorted(set(out) - set(fresh))
+    if unknown:
+        raise CheckpointError(f'deepen_vae: state dict keys not in a toy VAE with num_res_blocks={old_n + extra}: '
+                              f'{unknown[:3]}')
+    misshapen = [k for k in out if out[k].shape != fresh[k].shape]
+    if misshapen:
+        k = misshapen[0]
+        raise CheckpointError(f'deepen_vae: {k} has shape {tuple(out[k].shape)}, the config wants '
+                              f'{tuple(fresh[k].shape)} ({len(misshapen)} such keys): not this config\'s VAE')
+    for key in set(fresh) - set(out):   # the new blocks: fresh weights, conv2 zero so each block is x + 0
+        out[key] = torch.zeros_like(fresh[key]) if '.conv2.' in key else fresh[key]
+    return out, deeper
+
 # %% ../../nbs/01a_toy_vae.ipynb #2e6d3327
 def train_toy_vae(
     out_dir,                            # run folder: ckpt.pt (exact resume), log.jsonl, pool.pt
@@ -132,7 +167,8 @@ def train_toy_vae(
     n_clips: int = 160,                 # clips to render when `pool` is None
     pool_frames: int = 25,              # frames per rendered clip when `pool` is None
     init_from=None,                     # warm start of a new run: another run's ckpt.pt (weights only;
-                                        # widened by `widen_latent` when `config` has more channels)
+                                        # widened by `widen_latent` when `config` has more channels,
+                                        # deepened by `deepen_vae` when it has more residual blocks)
     stop_at: int | None = None,         # end at this step of the schedule (default `steps`)
     decoder_only: bool = False,         # train the decoder alone: the encoder (and so every latent) stays as it is
     latents: str = 'sample',            # what the decoder reads in training: 'sample' (z = μ + σε) or 'mean' (μ)
@@ -182,6 +218,10 @@ def train_toy_vae(
         init = load_training_state(init_from)['model']
         if init['post_quant_conv.weight'].shape[0] < config['z_dim']:  # a stage that grows the latent
             init = widen_latent(init, config['z_dim'])
+        init_blocks = len({k.split('.')[4] for k in init if k.startswith('decoder.up_blocks.0.resnets.')}) - 1
+        if init_blocks < config['num_res_blocks']:  # a stage that grows the depth
+            init, _ = deepen_vae(init, dict(config, num_res_blocks=init_blocks),
+                                 config['num_res_blocks'] - init_blocks, seed=seed)
         load_into(vae, init, source=str(init_from))
 
     def save():
@@ -255,6 +295,15 @@ TOY_VAE_RECIPE = dict(   # the 8x8x32 shape from scratch: 9-frame windows first,
         dict(out_dir='toy_vae_c81_low', frames=81, batch=1, lr=2e-4, warmup=50, steps=1000, stop_at=1000,
              n_clips=192, pool_frames=81)])
 
+DEEPER_TOY_VAE_RECIPE = dict(   # an experiment, not shipped: TOY_VAE_RECIPE, then its decoder two blocks deeper
+    TOY_VAE_RECIPE, name='deeper',
+    note=TOY_VAE_RECIPE['note'] + ('; stage 4 adds two residual blocks per stage (deepen_vae: identities at first) '
+                                   "and trains the decoder alone (decoder_only), so its latents are stage 3's"),
+    stages=[*TOY_VAE_RECIPE['stages'],
+            dict(out_dir='toy_vae_deeper2', frames=81, batch=1, lr=2e-4, warmup=50, steps=1000, stop_at=1000,
+                 n_clips=384, pool_frames=81, config=dict(toy_vae_config(z_dim=32), num_res_blocks=3),
+                 decoder_only=True)])
+
 FIRST_TOY_VAE_RECIPE = dict(   # the five stages of the first toy VAE (24.0 dB streams)
     name='first', seed=0, threads=1, stats_clips=64, config=None,  # config None: toy_vae_config(), z_dim 16
     loss=TOY_VAE_RECIPE['loss'],
@@ -311,7 +360,7 @@ def run_recipe(
                           frames=stage['frames'], lr=stage['lr'], warmup=stage.get('warmup', 0),
                           n_clips=stage['n_clips'], pool_frames=stage['pool_frames'],
                           config=stage.get('config', recipe.get('config')), seed=recipe['seed'], init_from=init_from,
-                          max_minutes=max_minutes, progress=progress)
+                          decoder_only=stage.get('decoder_only', False), max_minutes=max_minutes, progress=progress)
             if checkpoint_step(ckpt) < stage['stop_at']:
                 if progress:
                     print('stopped early (max_minutes): run again to resume')
