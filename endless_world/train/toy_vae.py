@@ -133,9 +133,8 @@ def deepen_vae(state_dict: dict, config: dict, extra: int = 1, seed: int = 0) ->
 
     out = {}
     for key, value in state_dict.items():
-        head, _, rest = key.partition('encoder.down_blocks.')
-        if not head and rest:
-            index, _, tail = rest.partition('.')
+        if key.startswith('encoder.down_blocks.'):
+            _, _, index, tail = key.split('.', 3)
             key = f'encoder.down_blocks.{new_encoder_index(int(index))}.{tail}'
         out[key] = value
     unknown = sorted(set(out) - set(fresh))
