@@ -6,10 +6,13 @@ The toy teacher draws the prompt's lighting and palette but not its ground patte
 teacher run, linked, not encoded again), runs the probe on it, then judges its guided samples of the 16 test prompts
 of `eval quality` (FD and attribute accuracy per attribute: what the goal measures; the shipped teacher's row is in
 benchmarks/results/quality.json). Candidates: a lower shift (more training at the
-middle noise levels, where a pattern shows but is ambiguous), a longer run, a larger model.
+middle noise levels, where a pattern shows but is ambiguous), a longer run, a larger model, a loss that weighs fine
+detail more (`--hf-weight`, 09_teacher section 5b: the same minimiser).
 
     .venv/bin/python scripts/teacher_experiment.py --tag shift2 --shift 2 \\
         --latents-from runs/toy_v2/teacher/latents --vae runs/toy_vae --minutes 55
+
+Without `--latents-from` the run encodes its own latent clips first (3 minutes on two threads, the shipped VAE).
 
 A longer run of the shipped recipe continues a finished run's last state instead of starting again (exact resume):
 
@@ -65,7 +68,7 @@ def main(args):
     arch = dict(TEACHER_ARCH, **{k: v for k, v in (("dim", args.dim), ("num_layers", args.layers),
                                                     ("num_heads", args.heads)) if v is not None})
     teacher = train_teacher(out_dir, steps=args.steps, minutes=args.minutes, threads=args.threads,
-                            shift=args.shift, arch=arch, lr=args.lr, vae_path=args.vae)
+                            shift=args.shift, arch=arch, lr=args.lr, vae_path=args.vae, hf_weight=args.hf_weight)
     finished = out_dir / "teacher.safetensors"
     if teacher is None or not finished.is_file():
         print(f"stopped before the end: rerun the same command to resume ({out_dir})")
@@ -73,7 +76,8 @@ def main(args):
     out = REPO / "benchmarks/results" / f"teacher_probe_{args.tag}.json"
     probe(finished, out_dir / "latents/val.pt", [0.1, 0.3, 0.5, 0.7, 0.9], 64, out, args.threads)
     record = json.loads(out.read_text())       # the probe's result, with the settings that made this teacher
-    settings = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae))
+    settings = dict(shift=args.shift, steps=args.steps, arch=arch, lr=args.lr, vae=str(args.vae),
+                    hf_weight=args.hf_weight)
     log = map(json.loads, (out_dir / "log.jsonl").read_text().splitlines())
     record["val_loss"] = [[e["step"], e["val_loss"]] for e in log if "val_loss" in e]   # the curve: [step, loss]
     if args.samples:   # what the goal measures: the teacher's own guided samples, judged beside the reference rows
@@ -81,7 +85,10 @@ def main(args):
                               threads=args.threads)
         row = report["rows"]["teacher"]
         record["samples"] = dict(n_prompts=args.samples, fd=row["fd"]["classifier"]["pooled"],
+                                 fd_vggt=row["fd"]["vggt"]["pooled"],
                                  attribute_accuracy=row["attribute_accuracy"], per_attribute=row["per_attribute"],
+                                 clip_attribute_accuracy=row["clip_attribute_accuracy"],
+                                 clip_per_attribute=row["clip_per_attribute"],
                                  quality_json=str(out_dir / "samples/quality.json"))
         print(format_report(report))
     write_json(out, dict(record, settings=settings))
@@ -92,6 +99,8 @@ if __name__ == "__main__":
     ap.add_argument("--tag", required=True, help="names the run folder and the probe's JSON")
     ap.add_argument("--shift", type=float, default=SHIFT, help=f"the training levels' shift (default: {SHIFT:g})")
     ap.add_argument("--steps", type=int, default=4000, help="training steps (default: 4000)")
+    ap.add_argument("--hf-weight", type=float, default=0.0,
+                    help="λ of the loss's high-pass term (09_teacher 5b; default: 0, plain flow matching)")
     ap.add_argument("--lr", type=float, default=5e-4, help="learning rate (default: 5e-4)")
     ap.add_argument("--dim", type=int, default=None, help=f"model width (default: {TEACHER_ARCH['dim']})")
     ap.add_argument("--layers", type=int, default=None, help=f"blocks (default: {TEACHER_ARCH['num_layers']})")

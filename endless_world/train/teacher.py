@@ -28,8 +28,9 @@ from .toy_vae import truncate_log
 # %% auto #0
 __all__ = ['TEACHER_ARCH', 'SHIFT', 'NUM_TRAIN_TIMESTEPS', 'GUIDANCE_SCALE', 'P_UNCOND', 'ODE_STEPS', 'teacher_config',
            'shift_sigma', 'sample_sigmas', 'expand_sigma', 'add_noise', 'flow_target', 'null_context', 'drop_text',
-           'flow_matching_loss', 'cfg_combine', 'cfg_velocity', 'euler_scheduler', 'sample_teacher', 'lr_at',
-           'ema_decay_at', 'ema_update', 'fit', 'validation_loss', 'world_latents', 'write_finished', 'train_teacher']
+           'high_pass', 'flow_matching_loss', 'cfg_combine', 'cfg_velocity', 'euler_scheduler', 'sample_teacher',
+           'lr_at', 'ema_decay_at', 'ema_update', 'fit', 'validation_loss', 'world_latents', 'write_finished',
+           'train_teacher']
 
 # %% ../../nbs/09_teacher.ipynb #112cdfd5
 TEACHER_ARCH = dict(dim=128, num_layers=4, num_heads=4)   # the toy teacher (and student, critic): ~1.1 M parameters
@@ -89,6 +90,14 @@ def drop_text(context: torch.Tensor,        # text embeddings [B, L, D]
     keep = torch.rand(context.shape[0], generator=generator, device=generator.device) >= p   # [B]
     return context * rearrange(keep, "b -> b 1 1").to(context), keep.to(context.device)
 
+# %% ../../nbs/09_teacher.ipynb #2dd4ce69
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    "x [B, C, F, H, W] minus its 3×3 spatial local mean, per channel and frame (at borders: the mean of what is there)."
+    b, c = x.shape[:2]
+    planes = rearrange(x, "b c f h w -> (b c f) 1 h w")
+    local_mean = F.avg_pool2d(planes, 3, stride=1, padding=1, count_include_pad=False)
+    return rearrange(planes - local_mean, "(b c f) 1 h w -> b c f h w", b=b, c=c)
+
 # %% ../../nbs/09_teacher.ipynb #3af33ad4
 def flow_matching_loss(model: nn.Module,           # the teacher (or anything called like the DiT)
                        x0: torch.Tensor,           # clean latents [B, C, F, H, W]
@@ -96,8 +105,9 @@ def flow_matching_loss(model: nn.Module,           # the teacher (or anything ca
                        generator: torch.Generator,  # draws the levels, the noise and the dropout
                        shift: float = SHIFT,       # the shift of the levels
                        p_uncond: float = P_UNCOND,  # text dropout rate
+                       hf_weight: float = 0.0,     # λ of the high-pass term (section 5b; 0: plain flow matching)
                        ) -> tuple[torch.Tensor, dict]:  # (loss, {"sigma": mean level, "kept": fraction with text})
-    "Flow matching: ‖v_θ(x_σ, 1000σ, c) − (ε − x0)‖² with σ = shift(u) per clip and text dropout."
+    "Flow matching: ‖v_θ(x_σ, 1000σ, c) − (ε − x0)‖² (+ λ‖high_pass(·)‖²) with σ = shift(u) per clip, text dropout."
     # 1. a noise level per clip; the network sees t = 1000·σ
     sigma = sample_sigmas(x0.shape[0], generator, shift).to(x0.device)           # [B]
     # 2. the noise, and the point on the line from x0 to it
@@ -107,7 +117,10 @@ def flow_matching_loss(model: nn.Module,           # the teacher (or anything ca
     context, keep = drop_text(context, p_uncond, generator)
     # 4. the predicted velocity against the true one
     flow = model(x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context)              # [B, C, F, H, W]
-    loss = F.mse_loss(flow.float(), flow_target(x0, noise).float())
+    target = flow_target(x0, noise).float()
+    loss = F.mse_loss(flow.float(), target)
+    if hf_weight:                                   # the same minimiser, more weight on fine detail (5b)
+        loss = loss + hf_weight * high_pass(flow.float() - target).square().mean()
     return loss, dict(sigma=sigma.mean().item(), kept=keep.float().mean().item())
 
 # %% ../../nbs/09_teacher.ipynb #bda7aa5f
@@ -323,6 +336,7 @@ def train_teacher(out_dir,                       # run folder: everything is wri
                   warmup: int = 200,             # linear warm-up steps
                   p_uncond: float = P_UNCOND,    # text dropout rate (for CFG)
                   shift: float = SHIFT,          # the shift of the training levels
+                  hf_weight: float = 0.0,        # λ of the loss's high-pass term (5b; 0: plain flow matching)
                   ema_decay: float = 0.999,      # EMA decay of the shipped weights
                   arch: dict | None = None,      # overrides of TEACHER_ARCH (dim, num_layers, num_heads, …)
                   n_clips: int = 1024,           # training clips (world train split)
@@ -355,10 +369,12 @@ def train_teacher(out_dir,                       # run folder: everything is wri
     model = CausalWanDiT(**config)
     record = dict(kind="toy_teacher", config=config, batch_size=batch_size, lr=lr, warmup=warmup, p_uncond=p_uncond,
                   shift=shift, ema_decay=ema_decay, seed=seed, data=data_record)
+    if hf_weight:
+        record["hf_weight"] = hf_weight        # recorded only when used: the shipped recipe's record is unchanged
 
     def batch_loss(model, gen):
         idx = torch.randint(len(latents), (batch_size,), generator=gen)
-        return flow_matching_loss(model, latents[idx].float(), context[idx].float(), gen, shift, p_uncond)
+        return flow_matching_loss(model, latents[idx].float(), context[idx].float(), gen, shift, p_uncond, hf_weight)
 
     def evaluate(ema):
         return dict(val_loss=validation_loss(ema, val["latents"], val["context"], shift))
