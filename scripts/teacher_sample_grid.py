@@ -1,0 +1,54 @@
+"""Frames of teachers' guided samples beside ground truth: what a teacher experiment's numbers look like.
+
+For each prompt, one figure row per sampler: ground truth (a test world of the prompt's style), ground truth through
+the shipped toy VAE, then each teacher's guided 48-step sample (noise from seed 0), six frames over the 81. The
+default prompts are the first two of `eval quality`'s 16 test prompts; teachers are named `label=path`:
+
+    .venv/bin/python scripts/teacher_sample_grid.py --out benchmarks/results/teacher_samples_hf.png \\
+        --teacher shipped=data/toy_teacher.safetensors "hf 3=runs/exp_teacher_hf3/teacher.safetensors" \\
+        "hf 3, 16k=runs/exp_teacher_hf3_long/teacher.safetensors"
+"""
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+from endless_world.quality import plot_sample_grid, teacher_sampler, vae_roundtrip_sampler
+from endless_world.train.latent_data import world_prompts
+from endless_world.vae import load_toy_vae
+
+
+def main(args):
+    torch.set_num_threads(args.threads)
+    vae = load_toy_vae()
+    samplers = {"through the VAE": vae_roundtrip_sampler(vae)}
+    for item in args.teacher:
+        label, _, path = item.partition("=")
+        if not path or not Path(path).is_file():
+            raise SystemExit(f"--teacher {item!r}: give label=path to a teacher's .safetensors (file not found)")
+        samplers[label] = teacher_sampler(path, vae=vae)
+    prompts = args.prompt or world_prompts("test", args.n_prompts)[:args.n_prompts]
+    pages = []                                    # each prompt's grid as an RGBA image, stacked top to bottom
+    for prompt in prompts:
+        grid = plot_sample_grid(samplers, prompt, seed=0)
+        canvas = FigureCanvasAgg(grid)
+        canvas.draw()
+        pages.append(np.asarray(canvas.buffer_rgba()))
+    width = max(page.shape[1] for page in pages)
+    pages = [np.pad(page, ((0, 0), (0, width - page.shape[1]), (0, 0)), constant_values=255) for page in pages]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(pages)).convert("RGB").save(args.out, optimize=True)   # no alpha: smaller
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--teacher", nargs="+", required=True, help="label=path of each teacher's .safetensors")
+    ap.add_argument("--prompt", nargs="*", default=None, help="prompts (default: the first --n-prompts test prompts)")
+    ap.add_argument("--n-prompts", type=int, default=2, help="test prompts when --prompt is not given (default: 2)")
+    ap.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    main(ap.parse_args())
