@@ -9,13 +9,14 @@ default prompts are the first two of `eval quality`'s 16 test prompts; teachers 
         "hf 3, 16k=runs/exp_teacher_hf3_long/teacher.safetensors"
 """
 import argparse
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
+from endless_world.demos import figure_to_png
 from endless_world.quality import plot_sample_grid, teacher_sampler, vae_roundtrip_sampler
 from endless_world.train.latent_data import world_prompts
 from endless_world.vae import load_toy_vae
@@ -30,17 +31,15 @@ def main(args):
         if not path or not Path(path).is_file():
             raise SystemExit(f"--teacher {item!r}: give label=path to a teacher's .safetensors (file not found)")
         samplers[label] = teacher_sampler(path, vae=vae)
-    prompts = args.prompt or world_prompts("test", args.n_prompts)[:args.n_prompts]
-    pages = []                                    # each prompt's grid as an RGBA image, stacked top to bottom
+    prompts = args.prompt or world_prompts("test", args.n_prompts)
+    pages = []                                    # each prompt's grid as an RGB image, stacked top to bottom
     for prompt in prompts:
-        grid = plot_sample_grid(samplers, prompt, seed=0)
-        canvas = FigureCanvasAgg(grid)
-        canvas.draw()
-        pages.append(np.asarray(canvas.buffer_rgba()))
+        png = figure_to_png(plot_sample_grid(samplers, prompt, seed=0), dpi=100)
+        pages.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
     width = max(page.shape[1] for page in pages)
     pages = [np.pad(page, ((0, 0), (0, width - page.shape[1]), (0, 0)), constant_values=255) for page in pages]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.concatenate(pages)).convert("RGB").save(args.out, optimize=True)   # no alpha: smaller
+    Image.fromarray(np.concatenate(pages)).save(args.out, optimize=True)
     print(f"wrote {args.out}")
 
 

@@ -116,11 +116,11 @@ def flow_matching_loss(model: nn.Module,           # the teacher (or anything ca
     # 3. text dropout: some clips see the null condition
     context, keep = drop_text(context, p_uncond, generator)
     # 4. the predicted velocity against the true one
-    flow = model(x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context)              # [B, C, F, H, W]
+    flow = model(x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context).float()      # [B, C, F, H, W]
     target = flow_target(x0, noise).float()
-    loss = F.mse_loss(flow.float(), target)
+    loss = F.mse_loss(flow, target)
     if hf_weight:                                   # the same minimiser, more weight on fine detail (5b)
-        loss = loss + hf_weight * high_pass(flow.float() - target).square().mean()
+        loss = loss + hf_weight * high_pass(flow - target).square().mean()
     return loss, dict(sigma=sigma.mean().item(), kept=keep.float().mean().item())
 
 # %% ../../nbs/09_teacher.ipynb #bda7aa5f
