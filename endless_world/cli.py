@@ -415,7 +415,8 @@ def _run_train_ode_init(args):
     "`endless-world train ode-init`: regress the causal student on the teacher's ODE pairs (resumable)."
     from endless_world.train.ode_init import train_ode_init
     student = train_ode_init(args.out_dir, args.teacher, steps=args.steps, minutes=args.minutes, ship=args.ship,
-                             threads=args.threads, batch_size=args.batch_size, progress=not args.quiet)
+                             threads=args.threads, batch_size=args.batch_size, progress=not args.quiet,
+                             word_scale=args.word_guidance)
     if student is None:
         print('stopped early (--minutes) while generating ODE pairs: run the same command again to resume')
     return student
@@ -440,6 +441,9 @@ def _add_train_ode_init(models):
                    help='the trained teacher checkpoint (e.g. runs/teacher/teacher.safetensors)')
     stage_options(p, 'ode_init', 'the ODE pairs, training state, log and the student checkpoint', steps=2000,
                   batch_size=8, what='pairs', ship='toy_student_ode', threads=2)
+    p.add_argument('--word-guidance', type=float, default=0.0, metavar='W',
+                   help="the pairs' teacher also pushes along the prompt's ground and objects words with scale W "
+                        '(09_teacher, section 6b; default: 0, plain CFG)')
     p.set_defaults(run=_run_train_ode_init)
 
 # %% ../nbs/98_cli.ipynb #d9a850df
@@ -452,6 +456,8 @@ def _run_train_self_forcing(args):
     rates = dict(lr=args.lr, lr_critic=args.lr_critic)
     if args.lr_fusion is not None:               # only when given: a run's record stays as it was without it
         rates['lr_fusion'] = args.lr_fusion
+    if args.word_guidance:
+        rates['word_scale'] = args.word_guidance
     result = train_self_forcing(args.out_dir, args.init, args.teacher, steps=args.steps, minutes=args.minutes,
                                 detach=not args.no_detach, fusion=fusion, l3d=args.l3d, ship=args.ship,
                                 dmd=rates, batch_size=args.batch_size, vae_path=args.vae,
@@ -485,6 +491,9 @@ def _add_train_self_forcing(models):
                    help=f"the critic's learning rate (default: {rates['lr_critic']:g})")
     p.add_argument('--lr-fusion', type=float, default=None,
                    help="the 3D fusion module's own learning rate (default: the generator's)")
+    p.add_argument('--word-guidance', type=float, default=0.0, metavar='W',
+                   help="the real score also pushes along the prompt's ground and objects words with scale W "
+                        '(09_teacher, section 6b; default: 0, plain CFG)')
     p.add_argument('--strategy', choices=['auto', 'ddp', 'fsdp', 'none'], default='auto',
                    help='data parallelism under torchrun (auto: FSDP2 on GPUs, DDP on CPUs)')
     stage_options(p, 'self_forcing', 'the training state, log and the trained generator', steps=600, batch_size=2,

@@ -26,7 +26,7 @@ from .toy_vggt import load_toy_vggt
 from .train.attributes import vae_roundtrip
 from .train.latent_data import world_prompts
 from .train.ode_init import load_teacher
-from .train.teacher import GUIDANCE_SCALE, ODE_STEPS, sample_teacher
+from .train.teacher import GUIDANCE_SCALE, ODE_STEPS, WORD_ATTRIBUTES, sample_teacher, word_contexts
 from .vae import StreamingVAEDecoder, load_toy_vae, vae_to_video
 from .world import SPLITS, World, WorldStyle, hash_uniform
 
@@ -88,7 +88,10 @@ def teacher_sampler(checkpoint,                      # the teacher's .safetensor
                     guidance_scale: float | None = None,  # CFG scale; None: the one the teacher recorded
                     num_steps: int = ODE_STEPS,      # Euler steps
                     vae=None,                        # default: the shipped toy VAE
-                    text=None) -> Callable:          # default: the shipped toy text encoder
+                    text=None,                       # default: the shipped toy text encoder
+                    word_scale: float = 0.0,         # word guidance's w (`09_teacher` 6b); 0 = plain CFG
+                    word_attributes=WORD_ATTRIBUTES, # the attributes it guides
+                    ) -> Callable:
     "A sampler: the bidirectional teacher's guided ODE sample of the prompt (noise from `seed`), VAE-decoded."
     model, meta = load_teacher(checkpoint)
     vae, text = vae or load_toy_vae(), text or load_toy_text_encoder()
@@ -98,8 +101,11 @@ def teacher_sampler(checkpoint,                      # the teacher's .safetensor
     def sample(prompt: str, seed: int, n_frames: int) -> torch.Tensor:
         if (n_frames - 1) % 4:
             raise ValueError(f"n_frames: the teacher makes 1 + 4k frames (4 per latent frame), got {n_frames}")
-        latents = sample_teacher(model, encode_prompt(text, prompt), (n_frames - 1) // 4 + 1, height, width,
-                                 num_steps, scale, generator=torch.Generator().manual_seed(seed))
+        context = encode_prompt(text, prompt)                      # checks the words first
+        words = word_contexts(text, [prompt], word_attributes) if word_scale else ()
+        latents = sample_teacher(model, context, (n_frames - 1) // 4 + 1, height, width,
+                                 num_steps, scale, generator=torch.Generator().manual_seed(seed),
+                                 word_contexts=words, word_scale=word_scale)
         return decode_latents(vae, latents)[0]
     return sample
 

@@ -44,10 +44,12 @@ def score_x0(model: nn.Module,              # the teacher or the critic (bidirec
              context: torch.Tensor,         # text embeddings [B, L, D]
              guidance_scale: float = 1.0,   # CFG s (uncond + s·(cond − uncond)); 1 = the conditional model alone
              uncond_context: torch.Tensor | None = None,   # CFG's unconditional text [1 or B, L, D]; None: zeros
+             word_contexts=(),              # word guidance (`09_teacher` 6b): per attribute [B, K, L, D]
+             word_scale: float = 0.0,       # its scale w; 0 = off
              ) -> torch.Tensor:             # x̂0 [B, C, F, H, W], in x_t's dtype
     "A denoiser's clean-sample prediction x̂0 = x_t − σ·v from its (guided) velocity at t = 1000·σ."
     flow = cfg_velocity(model, x_t, sigma.float() * NUM_TRAIN_TIMESTEPS, context, guidance_scale,
-                        uncond_context=uncond_context)
+                        uncond_context=uncond_context, word_contexts=word_contexts, word_scale=word_scale)
     return FewStepSampler.x0_from_flow(x_t, flow.to(x_t.dtype), expand_sigma(sigma, x_t))
 
 def critic_from_teacher(teacher: nn.Module) -> nn.Module:
@@ -172,16 +174,19 @@ class DMDConfig:
     min_sigma: float = MIN_SIGMA                # ... then clamp
     max_sigma: float = MAX_SIGMA
     lr_fusion: float | None = None              # the 3D fusion module's own rate (None: the generator's `lr`)
+    word_scale: float = 0.0                     # the real score's word guidance w (`09_teacher` 6b); 0 = plain CFG
 
     def level_kwargs(self) -> dict:
         "The noise-level arguments of `dmd_generator_loss` and `critic_loss`."
         return dict(shift=self.shift, min_sigma=self.min_sigma, max_sigma=self.max_sigma)
 
     def to_dict(self) -> dict:
-        "Plain values, for a run's JSON record (`lr_fusion` only when set: records from before it still match)."
+        "Plain values, for a run's JSON record (`lr_fusion`, `word_scale` only when set: older records still match)."
         record = asdict(self)
         if self.lr_fusion is None:
             record.pop("lr_fusion")
+        if not self.word_scale:
+            record.pop("word_scale")
         return record
 
 DMD_FULL = DMDConfig(lr=2e-6, lr_critic=4e-7, guidance_scale=4.0)   # Self-Forcing (its CFG 3.0 = s 4 here)

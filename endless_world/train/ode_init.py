@@ -22,8 +22,8 @@ from ..dit import CausalWanDiT, load_causal_wan
 from ..sampler import FewStepSampler
 from ..text import load_toy_text_encoder
 from .latent_data import check_recipe, file_sha256, world_prompts
-from .teacher import (GUIDANCE_SCALE, ODE_STEPS, SHIFT, euler_scheduler, expand_sigma, fit,
-                                         sample_teacher, write_finished)
+from .teacher import (GUIDANCE_SCALE, ODE_STEPS, SHIFT, WORD_ATTRIBUTES, euler_scheduler,
+                                         expand_sigma, fit, sample_teacher, word_contexts, write_finished)
 
 # %% auto #0
 __all__ = ['ode_keep_steps', 'make_ode_pairs', 'prompts_sha256', 'build_ode_pairs', 'chunk_levels', 'student_inputs',
@@ -57,12 +57,15 @@ def make_ode_pairs(teacher: nn.Module,                        # the teacher (bid
                    guidance_scale: float = GUIDANCE_SCALE,    # CFG scale of the teacher
                    noise: torch.Tensor | None = None,         # or the noise itself [B, C, F, H, W]
                    sampler: FewStepSampler | None = None,     # the student's levels
+                   word_contexts=(),                          # word guidance (`09_teacher` 6b): [B, K, L, D] each
+                   word_scale: float = 0.0,                   # its scale w; 0 = plain CFG
                    ) -> dict:                                 # states [B, K, C, F, H, W], x0 [B, C, F, H, W]
     "Teacher ODE trajectories from noise, kept at the student's levels, and their end points."
     _, num_frames, height, width = latent_shape
     keep = ode_keep_steps(num_steps, sampler)
     x0, states = sample_teacher(teacher, context, num_frames, height, width, num_steps, guidance_scale,
-                                generator=generator, noise=noise, keep_steps=keep)
+                                generator=generator, noise=noise, keep_steps=keep, word_contexts=word_contexts,
+                                word_scale=word_scale)
     return dict(states=states, x0=x0)
 
 # %% ../../nbs/10_ode_init.ipynb #5a751bef
@@ -84,6 +87,9 @@ def build_ode_pairs(out_dir,                        # the cache folder: <name>.p
                     shard_size: int = 64,           # prompts per shard (the unit of resumption)
                     minutes: float | None = None,   # stop after the shard that passes this; rerun to resume
                     progress: bool = True,          # a progress bar
+                    word_contexts=(),               # word guidance: per attribute, the swaps' embeddings [N, K, L, D]
+                    word_scale: float = 0.0,        # its scale w (0: plain CFG)
+                    word_attributes=(),             # the attributes they swap (recorded with a non-zero w)
                     ) -> Path | None:               # the cache file, or None when stopped early
     "Teacher ODE pairs of `prompts`, cached as `out_dir/<name>.pt` (resumable; reused when it exists)."
     t0 = time.time()
@@ -91,7 +97,8 @@ def build_ode_pairs(out_dir,                        # the cache folder: <name>.p
     out, shard_dir = out_dir / f"{name}.pt", out_dir / f"{name}_shards"
     recipe = dict(name=name, n=len(prompts), prompts_sha256=prompts_sha256(prompts), teacher_sha256=teacher_sha256,
                   latent_shape=list(latent_shape), guidance_scale=guidance_scale, num_steps=num_steps, seed=seed,
-                  batch_size=batch_size, shard_size=shard_size)
+                  batch_size=batch_size, shard_size=shard_size,
+                  **({"word_scale": word_scale, "word_attributes": list(word_attributes)} if word_scale else {}))
     # 1. a finished cache: reuse it if it is this recipe's
     if out.exists():
         check_recipe(out, load_training_state(out)["recipe"], recipe)
@@ -106,8 +113,9 @@ def build_ode_pairs(out_dir,                        # the cache folder: <name>.p
             check_recipe(shard, load_training_state(shard)["recipe"], recipe)
         else:
             generator = torch.Generator().manual_seed(seed * 1_000_000 + start)
-            made = [make_ode_pairs(teacher, context[i:min(i + batch_size, stop)], generator, latent_shape, num_steps,
-                                   guidance_scale) for i in range(start, stop, batch_size)]
+            rows = [slice(i, min(i + batch_size, stop)) for i in range(start, stop, batch_size)]
+            made = [make_ode_pairs(teacher, context[r], generator, latent_shape, num_steps, guidance_scale,
+                                   word_contexts=[w[r] for w in word_contexts], word_scale=word_scale) for r in rows]
             atomic_torch_save(dict(recipe=recipe, states=torch.cat([m["states"] for m in made]).half(),
                                    x0=torch.cat([m["x0"] for m in made]).half()), shard)
             if minutes is not None and time.time() - t0 > 60 * minutes and stop < len(prompts):
@@ -201,7 +209,8 @@ def load_teacher(path) -> tuple[CausalWanDiT, dict]:
 
 # %% ../../nbs/10_ode_init.ipynb #339639ef
 def world_ode_pairs(out_dir, teacher_checkpoint, n_pairs: int, n_val: int, guidance_scale: float, seed: int,
-                    text_path=None, minutes: float | None = None, progress: bool = True) -> tuple | None:
+                    text_path=None, minutes: float | None = None, progress: bool = True,
+                    word_scale: float = 0.0, word_attributes=WORD_ATTRIBUTES) -> tuple | None:
     """(teacher, train pairs, val pairs, record) for world prompts, pairs cached in `out_dir`; None when `minutes`
     ran out while generating (rerun to resume)."""
     t0 = time.time()
@@ -214,8 +223,10 @@ def world_ode_pairs(out_dir, teacher_checkpoint, n_pairs: int, n_val: int, guida
         prompts = world_prompts(split, n)
         context = text(prompts)
         left = None if minutes is None else max(minutes - (time.time() - t0) / 60, 0.0)
+        words = word_contexts(text, prompts, word_attributes) if word_scale else ()     # the teacher's word guidance
         path = build_ode_pairs(out_dir, teacher, teacher_sha, prompts, context, name, teacher_json["latent_shape"],
-                               guidance_scale, seed=name_seed, minutes=left, progress=progress)
+                               guidance_scale, seed=name_seed, minutes=left, progress=progress, word_contexts=words,
+                               word_scale=word_scale, word_attributes=word_attributes)
         if path is None:
             return None
         found[name] = dict(load_training_state(path), context=context)
@@ -238,6 +249,8 @@ def train_ode_init(out_dir,                       # run folder: everything is wr
                    n_pairs: int = 512,            # training pairs (prompts of the world's train split)
                    n_val: int = 32,               # validation pairs (prompts of the val split)
                    guidance_scale: float = GUIDANCE_SCALE,  # the teacher's CFG scale in the pairs
+                   word_scale: float = 0.0,       # + word guidance in the pairs (`09_teacher` 6b); 0: plain CFG
+                   word_attributes=WORD_ATTRIBUTES,  # the attributes word guidance pushes
                    text_path=None,                # the toy text encoder (default: the shipped one)
                    pairs: tuple | None = None,    # (train, val) dicts of states, x0, context instead of generating
                    seed: int = 0,                 # seeds the pairs' noise and the run's generator
@@ -254,7 +267,7 @@ def train_ode_init(out_dir,                       # run folder: everything is wr
     # 1. the teacher and its ODE pairs (generated once)
     if pairs is None:
         found = world_ode_pairs(out_dir / "pairs", teacher_checkpoint, n_pairs, n_val, guidance_scale, seed,
-                                text_path, minutes, progress)
+                                text_path, minutes, progress, word_scale, word_attributes)
         if found is None:
             return None
         teacher, train, val, pairs_record = found

@@ -37,7 +37,7 @@ from ..vae import StreamingVAEDecoder, denormalize_latents, vae_to_video
 from .dmd import (DMD_TOY, EMA, DMDConfig, dmd_frame_losses, dmd_gradient, dmd_optimizers,
                                      critic_from_teacher, sample_score_sigmas, score_x0)
 from .latent_data import check_recipe
-from .teacher import add_noise, flow_target
+from .teacher import WORD_ATTRIBUTES, add_noise, flow_target, word_contexts
 from .toy_vae import truncate_log
 
 # %% auto #0
@@ -282,12 +282,15 @@ def window_dmd_terms(x: torch.Tensor,            # the window's latents [B, C, F
                      noise: torch.Tensor,        # the noise [B, C, F, H, W]
                      guidance_scale: float,      # the real score's CFG s
                      uncond_context: torch.Tensor | None = None,  # CFG's unconditional text [1, T, D]; None: zeros
+                     word_contexts=(),           # the real score's word guidance (`09_teacher` 6b): [B, K, T, D] each
+                     word_scale: float = 0.0,    # its w; 0 = off
                      ) -> torch.Tensor:          # DMD's terms per sample and frame [B, F] (float64)
     "DMD over a whole window (`11_dmd`): its per-frame terms, whose mean is the loss; the draws are given."
     with torch.no_grad():
         x_t = add_noise(x.detach(), noise.to(x), sigma.to(x.device))
         # the real score against the toy teacher's null condition (None) or Wan's negative prompt
-        real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale, uncond_context)
+        real_x0 = score_x0(teacher, x_t, sigma.to(x.device), context, guidance_scale, uncond_context,
+                           word_contexts, word_scale)
         fake_x0 = score_x0(critic, x_t, sigma.to(x.device), context)
         grad = dmd_gradient(x, real_x0, fake_x0)
     return dmd_frame_losses(x, grad)
@@ -431,6 +434,7 @@ def generator_objective(student: Student,            # the generator (+ fusion) 
                         rows: slice | None = None,   # this process's rows of the batch (default: all)
                         global_batch: int | None = None,  # the batch over all processes (default: B)
                         details: bool = False,       # also return the per-frame terms and the rollout
+                        word_contexts=(),            # the real score's word guidance: the prompts' swaps [B, K, T, D]
                         ):                           # (loss, {name: float}) [+ (terms [B, F], Rollout)]
     "One generator update's loss: a Self-Forcing rollout, DMD over the whole window, + λ·L3D."
     global_batch = global_batch or context.shape[0]
@@ -446,7 +450,8 @@ def generator_objective(student: Student,            # the generator (+ fusion) 
     # 3. DMD over the whole window, conditional and new frames
     sigma = sample_score_sigmas(global_batch, rng, **recipe.dmd.level_kwargs())[rows]
     terms = window_dmd_terms(roll.latents, frozen.teacher, critic, context, sigma, noise(roll.latents.shape),
-                             recipe.dmd.guidance_scale, frozen.uncond_context)                    # [B, F]
+                             recipe.dmd.guidance_scale, frozen.uncond_context, word_contexts,
+                             recipe.dmd.word_scale)                                               # [B, F]
     loss = terms.mean()
     parts = dict(dmd=loss.item(), dmd_cond=terms[:, roll.conditional].mean().item() if n_cond else float("nan"),
                  dmd_new=terms[:, roll.new].mean().item(), n_cond=n_cond, exit_step=exits[0])
@@ -739,6 +744,8 @@ def load_dmd_models(init_checkpoint,          # the ODE-initialised student (…
                     with_3d: bool,            # also the toy VAE and toy VGGT (fusion or L3D)
                     n_prompts: int,           # prompts of the world's train split
                     text_path=None, vae_path=None, vggt_path=None,   # the toy encoders (default: shipped)
+                    word_attributes=(),       # also the prompts' swaps of these attributes (the real score's word
+                                              # guidance, `09_teacher` 6b)
                     ) -> dict:                # what `train_self_forcing(models=...)` takes
     "The ODE-initialised generator, the frozen teacher, the prompts' embeddings, and the toy VAE and VGGT."
     from endless_world.dit import load_causal_wan
@@ -752,11 +759,13 @@ def load_dmd_models(init_checkpoint,          # the ODE-initialised student (…
         raise CheckpointNotFoundError(f"{init}: no ODE-initialised student; make it with `endless-world train "
                                       "ode-init` (it writes <out-dir>/student_ode.safetensors)")
     teacher, teacher_json = load_teacher(teacher_checkpoint)
-    models = dict(generator=load_causal_wan(init).requires_grad_(True), teacher=teacher,
-                  context=load_toy_text_encoder(text_path)(world_prompts("train", n_prompts)),
+    text, prompts = load_toy_text_encoder(text_path), world_prompts("train", n_prompts)
+    models = dict(generator=load_causal_wan(init).requires_grad_(True), teacher=teacher, context=text(prompts),
                   latent_shape=teacher_json["latent_shape"],
                   record=dict(init_sha256=file_sha256(init),
                               teacher_sha256=file_sha256(weights_path(teacher_checkpoint))))
+    if word_attributes:
+        models["word_contexts"] = word_contexts(text, prompts, word_attributes)     # [N, K, T, D] per attribute
     if with_3d:
         models["vae"] = load_toy_vae(vae_path)
         models["extractor"] = load_toy_vggt(vggt_path)[0]
@@ -815,7 +824,11 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
     # 1. models: the student (generator + fusion), the critic (the teacher's copy), the frozen teacher, VAE, VGGT
     with_3d = fusion is not None or l3d
     m = models if models is not None else load_dmd_models(init_checkpoint, teacher_checkpoint, with_3d, n_prompts,
-                                                          text_path, vae_path, vggt_path)
+                                                          text_path, vae_path, vggt_path,
+                                                          WORD_ATTRIBUTES if dmd.word_scale else ())
+    words = m.get("word_contexts", ())
+    if dmd.word_scale and not words:
+        raise ValueError("models: dmd.word_scale needs 'word_contexts' (the prompts' swaps, `word_contexts`)")
     C, num_frames, H, W = m["latent_shape"]
     generator = m["generator"].to(device).requires_grad_(True).train()
     teacher = m["teacher"].to(device).requires_grad_(False).eval()
@@ -890,7 +903,8 @@ def train_self_forcing(out_dir,                       # run folder: state.pt (ex
                 rng = step_generator(seed, step, 0)        # every micro-batch: the update's draws, its own rows
                 idx = torch.randint(len(prompts), (clips,), generator=rng)[rows]
                 with autocast:
-                    loss, parts = gen_objective(critic, frozen, recipe, prompts[idx].to(device), rng, rows, clips)
+                    loss, parts = gen_objective(critic, frozen, recipe, prompts[idx].to(device), rng, rows, clips,
+                                                word_contexts=[w[idx].to(device) for w in words])
                 (loss / accumulate).backward()             # the gradients add up to the mean over all clips
                 micro_losses.append(loss.item())
                 micro_parts.append(parts)

@@ -5,6 +5,7 @@
 # %% ../../nbs/09_teacher.ipynb #2ea081e0
 from __future__ import annotations
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -14,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import FlowMatchEulerDiscreteScheduler
-from einops import rearrange
+from einops import rearrange, repeat
 from tqdm.auto import tqdm
 
 from ..checkpoint import (DATA_DIR, atomic_torch_save, load_into, load_training_state, shipped_path,
@@ -24,13 +25,14 @@ from ..sampler import sample_noise
 from ..text import load_toy_text_encoder
 from .latent_data import build_latent_data, check_recipe, file_sha256, load_latent_data
 from .toy_vae import truncate_log
+from ..world import ATTRIBUTES, WorldStyle
 
 # %% auto #0
-__all__ = ['TEACHER_ARCH', 'SHIFT', 'NUM_TRAIN_TIMESTEPS', 'GUIDANCE_SCALE', 'P_UNCOND', 'ODE_STEPS', 'teacher_config',
-           'shift_sigma', 'sample_sigmas', 'expand_sigma', 'add_noise', 'flow_target', 'null_context', 'drop_text',
-           'high_pass', 'flow_matching_loss', 'cfg_combine', 'cfg_velocity', 'euler_scheduler', 'sample_teacher',
-           'lr_at', 'ema_decay_at', 'ema_update', 'fit', 'validation_loss', 'world_latents', 'write_finished',
-           'train_teacher']
+__all__ = ['TEACHER_ARCH', 'SHIFT', 'NUM_TRAIN_TIMESTEPS', 'GUIDANCE_SCALE', 'P_UNCOND', 'ODE_STEPS', 'WORD_ATTRIBUTES',
+           'teacher_config', 'shift_sigma', 'sample_sigmas', 'expand_sigma', 'add_noise', 'flow_target', 'null_context',
+           'drop_text', 'high_pass', 'flow_matching_loss', 'cfg_combine', 'cfg_velocity', 'euler_scheduler',
+           'sample_teacher', 'word_swaps', 'word_contexts', 'lr_at', 'ema_decay_at', 'ema_update', 'fit',
+           'validation_loss', 'world_latents', 'write_finished', 'train_teacher']
 
 # %% ../../nbs/09_teacher.ipynb #112cdfd5
 TEACHER_ARCH = dict(dim=128, num_layers=4, num_heads=4)   # the toy teacher (and student, critic): ~1.1 M parameters
@@ -134,23 +136,44 @@ def cfg_velocity(model: nn.Module,        # the DiT (or anything called like it)
                  context: torch.Tensor,   # text embeddings [B, L, D]
                  guidance_scale: float,   # s; 1 = no guidance (one forward)
                  uncond_context: torch.Tensor | None = None,  # the unconditional text [1 or B, L, D]; None: zeros
+                 word_contexts=(),        # word guidance (section 6b): per attribute, swapped prompts [B, K, L, D]
+                 word_scale: float = 0.0, # w of word guidance; 0 = off
                  **model_kwargs,          # passed to the model (e.g. attention="block_causal")
                  ) -> torch.Tensor:       # the guided velocity [B, C, F, H, W]
-    "The guided velocity: conditional and unconditional passes in one batch of 2B, combined with `cfg_combine`."
-    if guidance_scale == 1:
+    "The guided velocity: conditional, unconditional (and swapped-word) passes in one batch, combined."
+    words = list(word_contexts) if word_scale else []
+    if guidance_scale == 1 and not words:
         return model(x, timestep, context, **model_kwargs)
-    if uncond_context is None:
-        uncond = null_context(context)                                            # the toy teacher's: zeros
-    elif uncond_context.shape[0] in (1, context.shape[0]) and uncond_context.shape[1:] == context.shape[1:]:
-        uncond = uncond_context.to(context).expand_as(context)                   # e.g. a negative prompt's
-    else:
-        raise ValueError(f"uncond_context must be [1 or {context.shape[0]}, {context.shape[1]}, "
-                         f"{context.shape[2]}] like context, got {tuple(uncond_context.shape)}")
+    branches = [context]                                                          # each [B, L, D]
+    if guidance_scale != 1:
+        if uncond_context is None:
+            uncond = null_context(context)                                        # the toy teacher's: zeros
+        elif uncond_context.shape[0] in (1, context.shape[0]) and uncond_context.shape[1:] == context.shape[1:]:
+            uncond = uncond_context.to(context).expand_as(context)               # e.g. a negative prompt's
+        else:
+            raise ValueError(f"uncond_context must be [1 or {context.shape[0]}, {context.shape[1]}, "
+                             f"{context.shape[2]}] like context, got {tuple(uncond_context.shape)}")
+        branches.append(uncond)
+    for swaps in words:
+        if swaps.dim() != 4 or swaps.shape[0] != context.shape[0] or swaps.shape[2:] != context.shape[1:]:
+            raise ValueError(f"word_contexts: each must be [{context.shape[0]}, K, {context.shape[1]}, "
+                             f"{context.shape[2]}] (K swapped prompts per clip), got {tuple(swaps.shape)}")
+        branches += list(swaps.to(context).unbind(1))
+    n = len(branches)
     timesteps = frame_timesteps(timestep, x.shape[0], x.shape[2], x.device)       # [B, F]
-    both = model(torch.cat([x, x]), torch.cat([timesteps, timesteps]),
-                 torch.cat([context, uncond]), **model_kwargs)                    # [2B, C, F, H, W]
-    cond, uncond = both.chunk(2)
-    return cfg_combine(cond, uncond, guidance_scale)
+    out = model(repeat(x, "b c f h w -> (n b) c f h w", n=n), repeat(timesteps, "b f -> (n b) f", n=n),
+                torch.cat(branches), **model_kwargs)                              # [n·B, C, F, H, W]
+    out = rearrange(out, "(n b) c f h w -> n b c f h w", n=n)
+    cond, first = out[0], 1
+    velocity = cond
+    if guidance_scale != 1:
+        velocity, first = cfg_combine(cond, out[1], guidance_scale), 2
+    for swaps in words:                       # + w·(cond − the mean of the attribute's other values)
+        k = swaps.shape[1]
+        velocity = velocity + word_scale * (cond - out[first:first + k].mean(0))
+        first += k
+    return velocity
+
 
 # %% ../../nbs/09_teacher.ipynb #37df809a
 ODE_STEPS = 48   # Euler steps of the teacher's sampler (CausVid / Self-Forcing: 48)
@@ -176,6 +199,8 @@ def sample_teacher(model: nn.Module,               # the teacher (bidirectional 
                    noise: torch.Tensor | None = None,  # or the initial noise itself [B, C, F, H, W]
                    keep_steps=(),                  # steps whose input state to return too
                    progress: bool = False,         # a progress bar over the steps
+                   word_contexts=(),               # word guidance (6b): per attribute [B, K, L, D]
+                   word_scale: float = 0.0,        # its scale w; 0 = off
                    ):                              # x0 [B, C, F, H, W], or (x0, states [B, K, C, F, H, W])
     "Sample latents with the guided Euler ODE from noise (σ = 1) to σ = 0."
     scheduler = euler_scheduler(num_steps, shift)
@@ -190,11 +215,36 @@ def sample_teacher(model: nn.Module,               # the teacher (bidirectional 
     for i, t in enumerate(tqdm(scheduler.timesteps, desc="teacher ODE", disable=not progress)):
         if i in keep_steps:
             states[i] = x
-        v = cfg_velocity(model, x, t.expand(x.shape[0]).to(device), context, guidance_scale)
+        v = cfg_velocity(model, x, t.expand(x.shape[0]).to(device), context, guidance_scale,
+                         word_contexts=word_contexts, word_scale=word_scale)
         x = scheduler.step(v, t, x).prev_sample                   # x + (σ_{i+1} − σ_i)·v
     if not keep_steps:
         return x
     return x, torch.stack([states[k] for k in keep_steps], dim=1)
+
+# %% ../../nbs/09_teacher.ipynb #146878d6
+WORD_ATTRIBUTES = ("ground", "objects")   # the words the toy teacher draws about at chance (16_train_toy)
+
+def word_swaps(prompt: str, attribute: str) -> list[str]:
+    "The prompt with `attribute`'s value replaced by each of its other values, in `ATTRIBUTES` order."
+    if attribute not in ATTRIBUTES:
+        raise ValueError(f"unknown attribute {attribute!r}; known: {', '.join(ATTRIBUTES)}")
+    style = WorldStyle.from_prompt(prompt)
+    return [dataclasses.replace(style, **{attribute: value}).prompt
+            for value in ATTRIBUTES[attribute] if value != getattr(style, attribute)]
+
+def word_contexts(text,                           # the text encoder: list of prompts -> [N, L, D]
+                  prompts: list,                  # B world prompts
+                  attributes=WORD_ATTRIBUTES,     # the attributes to guide
+                  ) -> list[torch.Tensor]:        # per attribute: the swaps' embeddings [B, K, L, D]
+    "The swapped prompts' text embeddings, `cfg_velocity`'s `word_contexts`."
+    contexts = []
+    for attribute in attributes:
+        swaps = [word_swaps(prompt, attribute) for prompt in prompts]          # B lists of K prompts
+        embedded = text([swap for row in swaps for swap in row])               # [B·K, L, D]
+        contexts.append(rearrange(embedded, "(b k) l d -> b k l d", k=len(swaps[0])))
+    return contexts
+
 
 # %% ../../nbs/09_teacher.ipynb #77c0fb05
 def lr_at(step: int, lr: float, warmup: int) -> float:
