@@ -49,7 +49,8 @@ class Stage:
             return f"endless-world train teacher {out}"
         teacher = Path(runs_dir) / "teacher/teacher.safetensors"
         if self.kind == "ode_init":
-            return f"endless-world train ode-init --teacher {teacher} {out}"
+            words = f"--word-guidance {self.settings['word_scale']:g} " if self.settings.get("word_scale") else ""
+            return f"endless-world train ode-init --teacher {teacher} {words}{out}"
         flags = [f"--init {Path(runs_dir) / 'ode_init/student_ode.safetensors'}", f"--teacher {teacher}"]
         if not self.settings.get("detach", True):
             flags.append("--no-detach")
@@ -60,6 +61,8 @@ class Stage:
         rates = self.settings.get("dmd", {})                  # a dict of DMDConfig fields, or a DMDConfig
         rates = rates if isinstance(rates, dict) else rates.to_dict()
         flags += [f"--{name.replace('_', '-')} {rates[name]:g}" for name in ("lr", "lr_critic") if name in rates]
+        if rates.get("word_scale"):                           # the real score's word guidance (`09_teacher` 6b)
+            flags.append(f"--word-guidance {rates['word_scale']:g}")
         return f"endless-world train self-forcing {' '.join(flags)} {out}"
 
 # %% ../../nbs/16_train_toy.ipynb #f0dbb764
