@@ -406,7 +406,8 @@ def _run_train_teacher(args):
     "`endless-world train teacher`: train (or resume) the toy teacher."
     from endless_world.train.teacher import train_teacher
     teacher = train_teacher(args.out_dir, steps=args.steps, minutes=args.minutes, ship=args.ship, threads=args.threads,
-                            batch_size=args.batch_size, vae_path=args.vae, progress=not args.quiet)
+                            batch_size=args.batch_size, vae_path=args.vae, progress=not args.quiet,
+                            hf_weight=args.hf_weight)
     if teacher is None:
         print('stopped early (--minutes) while encoding clips: run the same command again to resume')
     return teacher
@@ -429,6 +430,9 @@ def _add_train_teacher(models):
                                       'latent world clips (encoded once by the toy VAE into the run folder).')
     stage_options(p, 'teacher', 'the latent cache, training state, log and teacher.safetensors', steps=4000,
                   batch_size=8, what='clips', ship='toy_teacher', threads=2)
+    p.add_argument('--hf-weight', type=float, default=0.0, metavar='LAMBDA',
+                   help="weight of the loss's high-pass term: more weight on fine detail, the same minimiser "
+                        '(09_teacher, section 5b; default: 0, plain flow matching)')
     vae_option(p, 'encodes the clips with')
     p.set_defaults(run=_run_train_teacher)
 

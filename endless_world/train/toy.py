@@ -45,8 +45,10 @@ class Stage:
         out = f"--out-dir {Path(runs_dir) / self.folder}"
         if self.settings.get("vae_path"):                  # the teacher and DMD read a VAE; the ODE init does not
             out = f"--vae {self.settings['vae_path']} {out}"
+        out = f"--steps {self.settings['steps']} {out}" if "steps" in self.settings else out
         if self.kind == "teacher":
-            return f"endless-world train teacher {out}"
+            lam = f"--hf-weight {self.settings['hf_weight']:g} " if self.settings.get("hf_weight") else ""
+            return f"endless-world train teacher {lam}{out}"
         teacher = Path(runs_dir) / "teacher/teacher.safetensors"
         if self.kind == "ode_init":
             words = f"--word-guidance {self.settings['word_scale']:g} " if self.settings.get("word_scale") else ""
