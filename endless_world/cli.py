@@ -508,10 +508,10 @@ def _add_train_self_forcing(models):
 # %% ../nbs/98_cli.ipynb #812532ff
 def _run_train_toy(args):
     "`endless-world train toy`: every toy training stage in order (resumable; finished stages skipped)."
-    from endless_world.train.toy import TINY_RECIPE, TOY_RECIPE, run_toy_pipeline
-    recipe = TOY_RECIPE if args.recipe == 'toy' else TINY_RECIPE
-    if args.ship and args.recipe != 'toy':
-        raise UsageError(f'--ship: only the toy recipe ships; {args.recipe!r} is a smoke test')
+    from endless_world.train.toy import TOY_RECIPES, run_toy_pipeline
+    recipe = TOY_RECIPES[args.recipe]
+    if args.ship and args.recipe == 'tiny':
+        raise UsageError("--ship: the tiny recipe is a smoke test; its models don't ship")
     status = run_toy_pipeline(args.out_dir, recipe, only=args.only, force=args.force, minutes=args.minutes,
                               ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes,
                               vae=args.vae)
@@ -526,8 +526,10 @@ def _add_train_toy(models):
                                       'is skipped; a stopped one resumes when the same command runs again.')
     p.add_argument('--out-dir', type=Path, default=RUNS_DIR,
                    help='folder that holds every stage\'s run folder (default: runs/ in the repository)')
-    p.add_argument('--recipe', choices=['toy', 'tiny'], default='toy',
-                   help='toy: the shipped models\' settings; tiny: a smoke test of the machinery (seconds)')
+    p.add_argument('--recipe', choices=['toy', 'plain', 'tiny'], default='toy',
+                   help='toy: a teacher with the high-pass loss, word-guided ODE pairs and real score (TOY_RECIPE); '
+                        'plain: plain flow matching and CFG, the recipe of the models shipped on 30 November; '
+                        'tiny: a smoke test of the machinery (seconds)')
     p.add_argument('--only', action='append', metavar='STAGE',
                    help='run only this stage (repeatable): teacher, ode_init, dmd_<variant>')
     p.add_argument('--force', action='append', metavar='STAGE',

@@ -16,9 +16,9 @@ from pathlib import Path
 from ..checkpoint import DATA_DIR, CheckpointNotFoundError, copy_checkpoint, weights_path, write_json
 
 # %% auto #0
-__all__ = ['DMD_VARIANTS', 'TOY_RECIPE', 'TINY_RECIPE', 'TRAIN_SUMMARY', 'Stage', 'toy_stages', 'stage_output', 'check_needs',
-           'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage', 'write_summaries',
-           'ship_toy_models', 'log_event', 'run_toy_pipeline']
+__all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'TOY_RECIPES', 'TRAIN_SUMMARY', 'Stage', 'toy_stages',
+           'stage_output', 'check_needs', 'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage',
+           'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -68,7 +68,7 @@ class Stage:
         return f"endless-world train self-forcing {' '.join(flags)} {out}"
 
 # %% ../../nbs/16_train_toy.ipynb #f0dbb764
-TOY_RECIPE = dict(
+PLAIN_TOY_RECIPE = dict(   # the models shipped on 30 November: plain flow matching, plain CFG
     teacher=dict(steps=4000),      # batch 8 of 81-frame clips (21 latent frames)
     ode_init=dict(steps=2000),     # batch 8 of ODE pairs
     # generator updates (each with 5 critic updates), the same for every variant, at 10x DMD_TOY's learning rates:
@@ -76,12 +76,20 @@ TOY_RECIPE = dict(
     dmd=dict(steps=600, dmd=dict(lr=1e-4, lr_critic=2e-5)),
 )
 
+TOY_RECIPE = dict(   # a teacher that hears the ground and objects words, and students taught with them guided
+    teacher=dict(steps=16000, hf_weight=3.0),        # + the high-pass loss term (`09_teacher` 5b), 4x the steps
+    ode_init=dict(steps=6000, word_scale=4.0),     # word-guided pairs (`09_teacher` 6b), 3x the steps
+    dmd=dict(steps=600, dmd=dict(lr=1e-4, lr_critic=2e-5, word_scale=4.0)),   # the real score word-guided too
+)
+
 TINY_RECIPE = dict(   # a smoke test of the machinery: seconds, useless weights
     teacher=dict(steps=2, batch_size=2, n_clips=2, n_val=2, arch=dict(dim=32, num_layers=1, num_heads=2),
-                 ckpt_every=1, eval_every=1),
-    ode_init=dict(steps=2, batch_size=2, n_pairs=2, n_val=2, ckpt_every=1, eval_every=1),
-    dmd=dict(steps=1, batch_size=2, n_prompts=2, ckpt_every=1),
+                 ckpt_every=1, eval_every=1, hf_weight=3.0),
+    ode_init=dict(steps=2, batch_size=2, n_pairs=2, n_val=2, ckpt_every=1, eval_every=1, word_scale=4.0),
+    dmd=dict(steps=1, batch_size=2, n_prompts=2, ckpt_every=1, dmd=dict(word_scale=4.0)),
 )
+
+TOY_RECIPES = dict(toy=TOY_RECIPE, plain=PLAIN_TOY_RECIPE, tiny=TINY_RECIPE)   # `endless-world train toy --recipe`
 
 def toy_stages(recipe: dict = TOY_RECIPE,      # settings per kind: teacher, ode_init, dmd
                variants: dict = DMD_VARIANTS,  # the DMD variants to train, in order
