@@ -55,7 +55,7 @@ results: results-quality results-ablation
 
 results-quality: $(STAMP)
 	@echo "==> sample quality of the teacher and every shipped generator: endless-world eval quality"
-	$(BIN)/endless-world eval quality --out-dir benchmarks/results
+	$(BIN)/endless-world eval quality --teacher-word-guidance 4 --out-dir benchmarks/results
 
 results-ablation: $(STAMP)
 	@echo "==> the ablation table: endless-world eval ablation"

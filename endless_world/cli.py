@@ -300,7 +300,8 @@ def _run_eval_quality(args):
                       **{p.stem.removeprefix('toy_generator_'): p for p in shipped if not p.stem.endswith('_fusion')}}
     report = eval_quality(args.out_dir, teacher=teacher, generators=generators,
                           n_prompts=args.prompts, seeds=tuple(range(args.seeds)), n_reference=args.reference_clips,
-                          teacher_steps=args.teacher_steps, threads=args.threads, vae_path=args.vae,
+                          teacher_steps=args.teacher_steps, teacher_word_scales=args.teacher_word_guidance or (),
+                          threads=args.threads, vae_path=args.vae,
                           classifier_path=args.classifier, progress=not args.quiet)
     print(format_report(report))
     print(f"wrote {args.out_dir / 'quality.json'}")
@@ -325,6 +326,9 @@ def _add_eval_quality(models):
     p.add_argument('--reference-clips', type=positive_int, default=8,
                    help='ground-truth clips per prompt to compare with (default: 8)')
     p.add_argument('--teacher-steps', type=positive_int, default=48, help="the teacher's Euler steps (default: 48)")
+    p.add_argument('--teacher-word-guidance', type=float, action='append', metavar='W',
+                   help='a row more: the teacher with word guidance of scale W (09_teacher, section 6b), as the '
+                        "students of TOY_RECIPE learn it; repeatable (default: the plain teacher's row only)")
     vae_option(p, 'decodes with (the one the models were trained on)')
     p.add_argument('--classifier', type=Path, default=None, metavar='PATH',
                    help='the attribute classifier (default: the shipped data/toy_attributes)')

@@ -268,6 +268,7 @@ def eval_quality(out_dir,                          # folder for quality.json
                  n_reference: int = 8,             # ground-truth reference clips per prompt
                  n_frames: int = CLIP_FRAMES,      # frames per clip (81: 5 s)
                  teacher_steps: int = ODE_STEPS,   # the teacher's Euler steps
+                 teacher_word_scales=(),           # a row more per w: the teacher with word guidance (`09_teacher` 6b)
                  threads: int | None = None,       # torch CPU threads (None: leave torch's setting)
                  vae_path=None,                    # the toy VAE the models were trained on; None: the shipped one
                  classifier_path=None,             # the attribute classifier; None: the shipped one
@@ -275,10 +276,15 @@ def eval_quality(out_dir,                          # folder for quality.json
     "The reference rows, the teacher and each generator measured on `n_prompts` test prompts -> out_dir/quality.json."
     if threads:
         torch.set_num_threads(threads)
+    if teacher_word_scales and teacher is None:
+        raise ValueError("teacher_word_scales: word guidance is the teacher's; give `teacher` too")
     vae, classifier = load_toy_vae(vae_path), load_attribute_classifier(classifier_path)[0]
     samplers = {}
     if teacher is not None:
         samplers["teacher"] = teacher_sampler(teacher, num_steps=teacher_steps, vae=vae)
+    for scale in teacher_word_scales:      # the teacher as students of word-guided pairs and real score learn it
+        samplers[f"teacher, word guidance {scale:g}"] = teacher_sampler(teacher, num_steps=teacher_steps, vae=vae,
+                                                                       word_scale=scale)
     for name, checkpoint in (generators or {}).items():
         samplers[name] = generator_sampler(checkpoint, vae=vae)
     # which decoder and judge made the numbers: a VAE other than the shipped one changes every row
