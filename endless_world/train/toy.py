@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..checkpoint import DATA_DIR, CheckpointNotFoundError, copy_checkpoint, weights_path, write_json
+from .latent_data import file_sha256
 
 # %% auto #0
-__all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'TOY_RECIPES', 'TRAIN_SUMMARY', 'Stage', 'toy_stages',
-           'stage_output', 'check_needs', 'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'reset_stage',
-           'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline']
+__all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'TOY_RECIPES', 'TRAIN_SUMMARY', 'DATA_BUDGET_MB',
+           'Stage', 'toy_stages', 'stage_output', 'check_needs', 'run_stage', 'launch_stage', 'stage_worker',
+           'summarize_log', 'reset_stage', 'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline',
+           'check_shipped_set']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -308,6 +310,39 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
     elif ship and progress:
         print("--ship: nothing shipped yet; the models ship together once every stage is done")
     return status
+
+# %% ../../nbs/16_train_toy.ipynb #22d84727
+DATA_BUDGET_MB = 100   # the cap on data/
+
+def check_shipped_set(data_dir=None) -> list:
+    "Problems of the toy models in `data_dir` (default: data/) as a set: broken training links, size; [] if none."
+    data_dir = Path(DATA_DIR if data_dir is None else data_dir)
+    links = [("toy_teacher.json", "recipe.data.latents.vae_sha256", "toy_vae.safetensors"),
+             ("toy_teacher.json", "recipe.data.text_sha256", "toy_text.safetensors"),
+             ("toy_student_ode.json", "recipe.pairs.teacher_sha256", "toy_teacher.safetensors")]
+    for record in sorted(data_dir.glob("toy_generator_*.json")):
+        if not record.stem.endswith("_fusion"):      # a fusion module's JSON records no training links
+            links += [(record.name, "recipe.models.teacher_sha256", "toy_teacher.safetensors"),
+                      (record.name, "recipe.models.init_sha256", "toy_student_ode.safetensors")]
+    problems, hashes = [], {}
+    for name, key, target in links:
+        if not (data_dir / name).is_file() or not (data_dir / target).is_file():
+            problems.append(f"{data_dir / name} -> {target}: missing" if (data_dir / name).is_file()
+                            else f"{data_dir / name}: missing")
+            continue
+        recorded = json.loads((data_dir / name).read_text())
+        for part in key.split("."):
+            recorded = recorded.get(part) if isinstance(recorded, dict) else None
+        if target not in hashes:
+            hashes[target] = file_sha256(data_dir / target)
+        if recorded != hashes[target]:
+            problems.append(f"{data_dir / name}: {key} is {str(recorded)[:12]}…, but {target} hashes to "
+                            f"{hashes[target][:12]}…: it was trained from another {target.split('.')[0]}")
+    size_mb = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) / 1e6
+    if size_mb > DATA_BUDGET_MB:
+        problems.append(f"{data_dir}: {size_mb:.1f} MB, over the {DATA_BUDGET_MB} MB budget")
+    return sorted(set(problems))
+
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
 if __name__ == "__main__" and sys.argv[0].endswith("toy.py"):  # `python -m ...`; not in a notebook
