@@ -326,9 +326,9 @@ def check_shipped_set(data_dir=None) -> list:
                       (record.name, "recipe.models.init_sha256", "toy_student_ode.safetensors")]
     problems, hashes = [], {}
     for name, key, target in links:
-        if not (data_dir / name).is_file() or not (data_dir / target).is_file():
-            problems.append(f"{data_dir / name} -> {target}: missing" if (data_dir / name).is_file()
-                            else f"{data_dir / name}: missing")
+        missing = [path for path in (data_dir / name, data_dir / target) if not path.is_file()]
+        if missing:
+            problems += [f"{path}: missing" for path in missing]
             continue
         recorded = json.loads((data_dir / name).read_text())
         for part in key.split("."):
@@ -342,7 +342,6 @@ def check_shipped_set(data_dir=None) -> list:
     if size_mb > DATA_BUDGET_MB:
         problems.append(f"{data_dir}: {size_mb:.1f} MB, over the {DATA_BUDGET_MB} MB budget")
     return sorted(set(problems))
-
 
 # %% ../../nbs/16_train_toy.ipynb #ad21600a
 if __name__ == "__main__" and sys.argv[0].endswith("toy.py"):  # `python -m ...`; not in a notebook
