@@ -13,14 +13,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..checkpoint import DATA_DIR, CheckpointNotFoundError, copy_checkpoint, weights_path, write_json
+from ..checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, copy_checkpoint,
+                                      weights_path, write_json)
 from .latent_data import file_sha256
 
 # %% auto #0
-__all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'TOY_RECIPES', 'TRAIN_SUMMARY', 'DATA_BUDGET_MB',
-           'Stage', 'toy_stages', 'stage_output', 'check_needs', 'run_stage', 'launch_stage', 'stage_worker',
-           'summarize_log', 'reset_stage', 'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline',
-           'check_shipped_set']
+__all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'TOY_RECIPES', 'RECORDED_AT', 'OFF_BY_DEFAULT',
+           'READS', 'TRAIN_SUMMARY', 'DATA_BUDGET_MB', 'Stage', 'toy_stages', 'stage_output', 'check_needs',
+           'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'stage_mismatches', 'reset_stage',
+           'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline', 'check_shipped_set']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -207,6 +208,55 @@ def summarize_log(log_path,            # a stage's log.jsonl: one JSON object pe
     return dict(steps=entries[-1]["step"], bin_steps=[b[-1]["step"] for b in bins], curves=curves, val=val,
                 minutes=round(seconds / 60, 2), calls=sum(b < a for a, b in zip(secs, secs[1:] + [0.0], strict=True)))
 
+# %% ../../nbs/16_train_toy.ipynb #9ecc231c
+RECORDED_AT = {   # {stage kind: {setting (dotted inside a dict setting): where the output's JSON records it}}
+    "teacher": {"steps": "steps", "hf_weight": "recipe.hf_weight", "batch_size": "recipe.batch_size",
+                "n_clips": "recipe.data.latents.n_clips"},
+    "ode_init": {"steps": "steps", "word_scale": "recipe.pairs.train.word_scale", "batch_size": "recipe.batch_size",
+                 "n_pairs": "recipe.pairs.train.n"},
+    "dmd": {"steps": "steps", "detach": "recipe.detach", "fusion": "recipe.fusion", "l3d": "recipe.l3d",
+            "batch_size": "recipe.batch_size", "dmd.lr": "recipe.dmd.lr", "dmd.lr_critic": "recipe.dmd.lr_critic",
+            "dmd.word_scale": "recipe.dmd.word_scale"},
+}
+OFF_BY_DEFAULT = {"hf_weight": "recipe.hf_weight", "word_scale": "recipe.pairs.train.word_scale",   # 0 when a
+                  "dmd.word_scale": "recipe.dmd.word_scale"}   # recipe leaves them out; recorded only when used
+READS = {   # {stage kind: {what it read: the key of that file's SHA-256 in its output's JSON}}
+    "teacher": {"vae": "recipe.data.latents.vae_sha256"},
+    "ode_init": {"teacher": "recipe.pairs.teacher_sha256"},
+    "dmd": {"teacher": "recipe.models.teacher_sha256", "ode_init": "recipe.models.init_sha256"},
+}
+
+def _flat_settings(settings: dict) -> dict:
+    "A stage's settings with the `dmd` rates (a dict or a DMDConfig) spelled `dmd.lr`, …"
+    flat = {k: v for k, v in settings.items() if k != "dmd"}
+    rates = settings.get("dmd", {})
+    rates = rates if isinstance(rates, dict) else rates.to_dict()
+    return {**flat, **{f"dmd.{k}": v for k, v in rates.items()}}
+
+def _recorded(record: dict, key: str):
+    for part in key.split("."):
+        record = record.get(part) if isinstance(record, dict) else None
+    return 0.0 if record is None and key in OFF_BY_DEFAULT.values() else record
+
+def stage_mismatches(stage: Stage, stages: list, runs_dir) -> list:
+    "How `stage`'s finished output differs from its settings and from the files it reads now; [] if it doesn't."
+    record_path = stage_output(stage, runs_dir).with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    problems = []
+    settings = {**{k: 0.0 for k in OFF_BY_DEFAULT}, **_flat_settings(stage.settings)}
+    for name, key in RECORDED_AT[stage.kind].items():
+        if name in settings and _recorded(record, key) != settings[name]:
+            problems.append(f"{key} is {_recorded(record, key)!r}, the recipe asks {settings[name]!r}")
+    by_name = {s.name: s for s in stages}
+    for read, key in READS[stage.kind].items():
+        if read == "vae":
+            path = weights_path(stage.settings.get("vae_path") or DATA_DIR / "toy_vae")
+        else:
+            path = stage_output(by_name[read], runs_dir)
+        if path.is_file() and _recorded(record, key) != file_sha256(path):
+            problems.append(f"{key} is {str(_recorded(record, key))[:12]}…, but {path} is another file now")
+    return [f"{record_path}: {problem}" for problem in problems]
+
 # %% ../../nbs/16_train_toy.ipynb #fd31add9
 def reset_stage(stage: Stage, runs_dir) -> list:
     "Remove `stage`'s training state, log and finished model (not its caches); the removed paths."
@@ -280,6 +330,9 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
         if force and stage.name in force:
             log_event(runs_dir, stage=stage.name, event="reset", removed=[str(p) for p in reset_stage(stage, runs_dir)])
         output = stage_output(stage, runs_dir)
+        if output.is_file() and (problems := stage_mismatches(stage, stages, runs_dir)):
+            raise CheckpointError(f"{'; '.join(problems)}: stage {stage.name!r} was trained otherwise; retrain it "
+                                  f"with `endless-world train toy --force {stage.name}`, or use another --out-dir")
         if output.is_file():
             status[stage.name] = "skipped"
             log_event(runs_dir, stage=stage.name, event="skipped", output=str(output))
