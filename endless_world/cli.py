@@ -512,7 +512,8 @@ def _add_train_self_forcing(models):
 # %% ../nbs/98_cli.ipynb #812532ff
 def _run_train_toy(args):
     "`endless-world train toy`: every toy training stage in order (resumable; finished stages skipped)."
-    from endless_world.train.toy import TOY_RECIPES, run_toy_pipeline
+    from endless_world.checkpoint import CheckpointError
+    from endless_world.train.toy import TOY_RECIPES, check_shipped_set, run_toy_pipeline
     recipe = TOY_RECIPES[args.recipe]
     if args.ship and args.recipe == 'tiny':
         raise UsageError("--ship: the tiny recipe is a smoke test; its models don't ship")
@@ -520,6 +521,11 @@ def _run_train_toy(args):
                               ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes,
                               vae=args.vae)
     print(', '.join(f'{name}: {state}' for name, state in status.items()))
+    if args.ship and not args.only and set(status.values()) <= {'done', 'skipped'}:   # the whole set just shipped
+        problems = check_shipped_set()
+        if problems:
+            raise CheckpointError('; '.join(problems))
+        print('data/: the shipped models belong together (check_shipped_set)')
     return status
 
 def _add_train_toy(models):
