@@ -234,6 +234,7 @@ def _flat_settings(settings: dict) -> dict:
     return {**flat, **{f"dmd.{k}": v for k, v in rates.items()}}
 
 def _recorded(record: dict, key: str):
+    "The value at the dotted `key` of a JSON record (0.0 for a setting off by default that it leaves out)."
     for part in key.split("."):
         record = record.get(part) if isinstance(record, dict) else None
     return 0.0 if record is None and key in OFF_BY_DEFAULT.values() else record
@@ -383,9 +384,7 @@ def check_shipped_set(data_dir=None) -> list:
         if missing:
             problems += [f"{path}: missing" for path in missing]
             continue
-        recorded = json.loads((data_dir / name).read_text())
-        for part in key.split("."):
-            recorded = recorded.get(part) if isinstance(recorded, dict) else None
+        recorded = _recorded(json.loads((data_dir / name).read_text()), key)
         if target not in hashes:
             hashes[target] = file_sha256(data_dir / target)
         if recorded != hashes[target]:
