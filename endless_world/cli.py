@@ -536,8 +536,9 @@ def _add_train_toy(models):
                                       'is skipped; a stopped one resumes when the same command runs again.')
     p.add_argument('--out-dir', type=Path, default=RUNS_DIR,
                    help='folder that holds every stage\'s run folder (default: runs/ in the repository)')
-    p.add_argument('--recipe', choices=['toy', 'plain', 'tiny'], default='toy',
+    p.add_argument('--recipe', choices=['toy', 'next', 'plain', 'tiny'], default='toy',
                    help='toy: a teacher with the high-pass loss, word-guided ODE pairs and real score (TOY_RECIPE); '
+                        'next: TOY_RECIPE with DMD\'s learning rates doubled, in training to replace it; '
                         'plain: plain flow matching and CFG, the recipe of the models shipped on 30 November; '
                         'tiny: a smoke test of the machinery (seconds)')
     p.add_argument('--only', action='append', metavar='STAGE',

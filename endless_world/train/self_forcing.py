@@ -156,6 +156,13 @@ class RolloutFrames:
         frames = torch.cat(self.pixels, dim=1) if self.pixels else None                # [B, F_pix, 3, H, W]
         return StreamState(text, latents, torch.arange(len(self.latents)), frames, chunk_index)
 
+    def video(self) -> torch.Tensor:
+        "Every frame added, decoded: [B, F_pix, 3, H, W] in [0, 1] as `vae_to_video` (the hook's decode, finished)."
+        if self.decoder is None or not self.latents:
+            raise ValueError("video() needs a decoder and at least one chunk added")
+        self.decode()
+        return ((torch.cat(self.pixels, dim=1) + 1) / 2).clamp(0, 1)
+
 # %% ../../nbs/12_self_forcing.ipynb #e0dd70ac
 def denoise_to_exit(model,                           # the generator (or its hook-wrapped self, `Conditioning.wrap`)
                     noise: torch.Tensor,             # the chunk at σ = 1 [B, C, k, H, W]
@@ -208,6 +215,7 @@ class Rollout:
     conditional: torch.Tensor    # [F] bool: the given frames and the first `num_cond_chunks` generated chunks
     exit_steps: list             # the exit step of every generated chunk
     kv_cache: KVCache            # the cache after the window
+    frames: RolloutFrames | None = None   # with `keep_frames`: the hook's decoded frames (`video()` finishes them)
 
     @property
     def new(self) -> torch.Tensor:
@@ -230,6 +238,7 @@ def self_forcing_rollout(generator: CausalWanDiT,          # the causal student
                          decoder=None,                     # decodes chunks for the hook (`StreamingVAEDecoder`)
                          given_latents: torch.Tensor | None = None,  # clean frames [B, C, F0, H, W] that start it
                          kv_cache: KVCache | None = None,  # default: a new, empty cache
+                         keep_frames: bool = False,        # keep the hook's decoded frames (`Rollout.frames`)
                          ) -> Rollout:
     "Generate a window chunk by chunk as the stream does; each chunk's exit step carries gradient unless detached."
     sampler = sampler or FewStepSampler()
@@ -271,7 +280,8 @@ def self_forcing_rollout(generator: CausalWanDiT,          # the causal student
         memory.add(x0)
         chunks.append(x0)
         conditional += [is_cond] * k
-    return Rollout(torch.cat(chunks, dim=2), torch.tensor(conditional), exit_steps, kv_cache)
+    return Rollout(torch.cat(chunks, dim=2), torch.tensor(conditional), exit_steps, kv_cache,
+                   memory if keep_frames and decoder is not None else None)
 
 # %% ../../nbs/12_self_forcing.ipynb #a3cd88be
 def window_dmd_terms(x: torch.Tensor,            # the window's latents [B, C, F, H, W], with their graph
@@ -462,8 +472,9 @@ def generator_objective(student: Student,            # the generator (+ fusion) 
             last = [len(frozen.sampler) - 1] * (recipe.num_chunks - n_cond)
             setup["num_chunks"] = recipe.num_chunks - n_cond
             ref = self_forcing_rollout(student.generator, context, given_latents=roll.latents[:, :, :n_given],
-                                       exit_steps=last, **setup)
-            ref_frames = decode_frames(frozen.vae, ref.latents)
+                                       exit_steps=last, keep_frames=True, **setup)
+            # its hook decoded all but the last chunk already (with the same VAE): finish that, not a second decode
+            ref_frames = ref.frames.video() if ref.frames is not None else decode_frames(frozen.vae, ref.latents)
         del ref        # its KV cache (a second window's keys and values) goes now; the rollout's stays for backward
         frames = decode_frames(frozen.vae, roll.latents, recipe.l3d_checkpointed)
         weighted, l3d = frozen.loss3d(frames, ref_frames)
