@@ -96,7 +96,8 @@ NEXT_TOY_RECIPE = dict(TOY_RECIPE,   # in training: TOY_RECIPE with DMD's learni
     dmd=dict(steps=600, dmd=dict(lr=2e-4, lr_critic=4e-5, word_scale=4.0)),
 )
 
-TOY_RECIPES = dict(toy=TOY_RECIPE, next=NEXT_TOY_RECIPE, plain=PLAIN_TOY_RECIPE, tiny=TINY_RECIPE)   # `endless-world train toy --recipe`
+# `endless-world train toy --recipe NAME`
+TOY_RECIPES = dict(toy=TOY_RECIPE, next=NEXT_TOY_RECIPE, plain=PLAIN_TOY_RECIPE, tiny=TINY_RECIPE)
 
 def toy_stages(recipe: dict = TOY_RECIPE,      # settings per kind: teacher, ode_init, dmd
                variants: dict = DMD_VARIANTS,  # the DMD variants to train, in order
