@@ -43,8 +43,8 @@ __all__ = ['SHIPPED_GENERATOR', 'BASELINE', 'SINK', 'DETACH', 'LATENT3D', 'ENDLE
            'shared_reference', 'assemble_bins', 'evaluate_stream', 'sampler_chunks', 'RowStreams', 'row_key',
            'cell_path', 'cell_fingerprint', 'cached_cell', 'truncate_result', 'spread', 'per_bin_curves',
            'aggregate_cells', 'format_spread', 'ablation_table', 'ablation_markdown', 'plot_ablation', 'time_rows',
-           'run_ablation', 'paper_changes', 'paired_change', 'direction_verdict', 'paper_comparison',
-           'comparison_markdown', 'fusion_strength']
+           'run_ablation', 'paper_changes', 'paired_difference', 'paired_change', 'direction_verdict',
+           'paper_comparison', 'comparison_markdown', 'fusion_strength']
 
 # %% ../nbs/13d_ablation.ipynb #774f142e
 @dataclass(frozen=True)
@@ -592,14 +592,17 @@ def paper_changes(row: str) -> dict:
     return {measure: PAPER_ABLATION[row][measure] - PAPER_ABLATION[parent][measure]
             for measure in PAPER_ABLATION[row]}
 
+def paired_difference(ours: list, theirs: list) -> dict:
+    "Mean, standard error and count of ours − theirs, prompt by prompt (the same prompts, in the same order)."
+    change = spread([a - b for a, b in zip(ours, theirs, strict=True)])
+    return dict(mean=change["mean"], se=change["std"] / math.sqrt(change["n"]), n=change["n"])
+
 def paired_change(results: dict, row: str, parent: str, metric: str, seconds: float) -> dict | None:
     "Our change of `metric` from `parent` to `row` at `seconds`, paired over prompts: mean, standard error, n."
     at = [results["rows"].get(name, {}).get("at", {}).get(f"{seconds:g}", {}).get(metric) for name in (row, parent)]
     if at[0] is None or at[1] is None:
         return None
-    differences = [a - b for a, b in zip(at[0]["per_prompt"], at[1]["per_prompt"], strict=True)]
-    change = spread(differences)
-    return dict(mean=change["mean"], se=change["std"] / math.sqrt(change["n"]), n=change["n"])
+    return paired_difference(at[0]["per_prompt"], at[1]["per_prompt"])
 
 def direction_verdict(paper_change: float, ours: dict | None, better: int) -> str:
     "Does our change (oriented by `better`: +1 higher is better, -1 lower) go the paper's way? See above."

@@ -14,14 +14,13 @@ Run: `.venv/bin/python scripts/dmd_lr_experiment.py [--lr-factor 10] [--threads 
 """
 import argparse
 import json
-import statistics
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from endless_world.ablation import SINK, AblationRow, Judges, run_ablation
+from endless_world.ablation import SINK, AblationRow, Judges, paired_difference, run_ablation
 from endless_world.checkpoint import DATA_DIR, read_state_dict, write_json
 from endless_world.quality import eval_quality
 from endless_world.train.dmd import DMD_TOY
@@ -38,12 +37,6 @@ def relative_change(checkpoint, reference) -> float:
     num = sum(float((moved[k].float() - start[k].float()).pow(2).sum()) for k in start if k in moved)
     den = sum(float(start[k].float().pow(2).sum()) for k in start if k in moved)
     return (num / den) ** 0.5
-
-
-def paired(ours: list, theirs: list) -> dict:
-    "Mean and standard error of ours - theirs, prompt by prompt."
-    diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
-    return dict(mean=statistics.fmean(diffs), se=statistics.stdev(diffs) / len(diffs) ** 0.5, n=len(diffs))
 
 
 def main(lr_factor=10.0, threads=1, seconds=60, n_prompts=16):
@@ -74,7 +67,7 @@ def main(lr_factor=10.0, threads=1, seconds=60, n_prompts=16):
     assert published["settings"]["prompts"][:n_prompts] == prompts, "the ablation's prompts differ"
     shipped_row = published["rows"][SINK]["at"][f"{seconds:g}"]
     long_run = {metric: dict(ours=streams[metric]["mean"], shipped=shipped_row[metric]["mean"],
-                             change=paired(streams[metric]["per_prompt"],
+                             change=paired_difference(streams[metric]["per_prompt"],
                                            shipped_row[metric]["per_prompt"][:n_prompts]))
                 for metric in ("summary", "fd", "warp_residual", "semantic", "colour_drift")}
     result = dict(lr_factor=lr_factor, dmd=config.to_dict(), steps=TOY_RECIPE["dmd"]["steps"], threads=threads,

@@ -21,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from endless_world.ablation import SINK, AblationRow, Judges, run_ablation
+from endless_world.ablation import SINK, AblationRow, Judges, paired_difference, run_ablation
 from endless_world.checkpoint import write_json
 from endless_world.train.latent_data import file_sha256, world_prompts
 
@@ -42,12 +42,6 @@ ROWS = [
     ("TOY_RECIPE (shipped)", "hf 3 teacher, pairs with words 4, real score with words 4",
      RESULTS / "ablation.json"),
 ]
-
-
-def paired(ours: list, theirs: list) -> dict:
-    "Mean and standard error of ours - theirs, prompt by prompt."
-    diffs = [a - b for a, b in zip(ours, theirs, strict=True)]
-    return dict(mean=statistics.fmean(diffs), se=statistics.stdev(diffs) / len(diffs) ** 0.5, n=len(diffs))
 
 
 def sink_row_at(path: Path, seconds: str, prompts: list) -> dict:
@@ -98,7 +92,7 @@ def main(threads=2, seconds=60, n_prompts=16, out=RESULTS / "steadiness.json"):
             origin = dict(checkpoint=str(source.relative_to(REPO)), sha256=file_sha256(source))
         rows[label] = dict(recipe=change, source=origin,
                            **{m: dict(mean=cells[m]["mean"], std=cells[m]["std"],
-                                      change_from_shipped=paired(cells[m]["per_prompt"],
+                                      change_from_shipped=paired_difference(cells[m]["per_prompt"],
                                                                  reference[m]["per_prompt"][:n_prompts]))
                               for m in METRICS})
         print(f"{label:40s} " + "  ".join(f"{m} {rows[label][m]['mean']:.4f}" for m in METRICS))
