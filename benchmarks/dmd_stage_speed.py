@@ -9,7 +9,8 @@ A change's effect: `... --variants detach_text3d --layouts "2 processes, 1 threa
 checkout and `endless_world` of git revision REV alternately (`--rounds` each) and writes their ratio under 'paired'.
 Run it on an otherwise idle machine: the JSON records the load average before each layout, and a probe: the
 milliseconds of a fixed small workload on one thread (`machine_probe`) just before it, since this machine's speed
-drifts by tens of percent within an hour with nothing else running.
+drifts by tens of percent within an hour with nothing else running. (Before 1 December the probe ran aten's
+mkldnn_convolution directly instead of F.conv3d: 23.4 ms against 26.9 ms on that day's slower machine.)
 """
 import argparse
 import json
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 
 from endless_world.checkpoint import write_json
-from endless_world.train.toy import DMD_VARIANTS, TOY_RECIPE, toy_stages
+from endless_world.train.toy import DMD_VARIANTS, TOY_RECIPE, machine_probe, toy_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,28 +53,6 @@ def stage_command(variant: str, out_dir: Path, steps: int, processes: int, threa
     if processes == 1:
         return command
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes), *command]
-
-
-def machine_probe(repeats: int = 20) -> float:
-    "Milliseconds of a fixed one-thread workload in the toy's regime (small 3D convolutions, matrix products, "
-    "softmax attention), median of `repeats`: how fast the cores were just before a layout ran."
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    gen = torch.Generator().manual_seed(0)
-    video, weight = torch.randn(1, 64, 5, 16, 16, generator=gen), torch.randn(64, 64, 3, 3, 3, generator=gen)
-    tokens, proj = torch.randn(828, 64, generator=gen), torch.randn(64, 256, generator=gen)
-    q = torch.randn(1, 4, 828, 16, generator=gen)
-    times = []
-    with torch.no_grad():
-        for _ in range(repeats + 2):
-            start = time.perf_counter()
-            torch.ops.aten.mkldnn_convolution(video, weight, None, [0, 1, 1], [1, 1, 1], [1, 1, 1], 1)
-            for _ in range(8):
-                tokens @ proj
-            torch.nn.functional.scaled_dot_product_attention(q, q, q)
-            times.append(time.perf_counter() - start)
-    torch.set_num_threads(threads)
-    return 1e3 * statistics.median(times[2:])
 
 
 def measure(variant: str, steps: int, processes: int, threads: int,

@@ -12,18 +12,14 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
 from endless_world.checkpoint import write_json
 from endless_world.dit import CausalWanDiT
 from endless_world.train.teacher import TEACHER_ARCH, flow_matching_loss, teacher_config
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dmd_stage_speed import machine_probe  # noqa: E402  (a benchmark beside this one)
+from endless_world.train.toy import machine_probe
 
 LAYOUTS = {   # name: (patch size, architecture)
     "shipped: patch (1, 2, 2), dim 128, 4 layers": ((1, 2, 2), TEACHER_ARCH),

@@ -21,7 +21,8 @@ from .latent_data import file_sha256
 __all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'NEXT_TOY_RECIPE', 'TOY_RECIPES', 'RECORDED_AT',
            'OFF_BY_DEFAULT', 'READS', 'TRAIN_SUMMARY', 'DATA_BUDGET_MB', 'Stage', 'toy_stages', 'stage_output',
            'check_needs', 'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'stage_mismatches',
-           'reset_stage', 'write_summaries', 'ship_toy_models', 'log_event', 'run_toy_pipeline', 'check_shipped_set']
+           'reset_stage', 'write_summaries', 'ship_toy_models', 'machine_probe', 'log_event', 'run_toy_pipeline',
+           'check_shipped_set']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -301,6 +302,31 @@ def ship_toy_models(stages: list, runs_dir,
         written.append(copy_checkpoint(vae, data_dir / "toy_vae"))
     return written
 
+def machine_probe(repeats: int = 20) -> float:
+    "Milliseconds of a fixed one-thread workload in the toy's regime (a small 3D convolution, matrix products, "
+    "softmax attention), median of `repeats`: how fast this machine's cores are, beside any minutes it measures."
+    import statistics
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(0)
+    video, kernel = torch.randn(1, 64, 5, 16, 16, generator=gen), torch.randn(64, 64, 3, 3, 3, generator=gen)
+    tokens, proj = torch.randn(828, 64, generator=gen), torch.randn(64, 256, generator=gen)   # [N, C], [C, 4C]
+    q = torch.randn(1, 4, 828, 16, generator=gen)                                             # [B, heads, N, d]
+    times = []
+    try:
+        with torch.no_grad():
+            for _ in range(repeats + 2):               # the first two warm up
+                start = time.perf_counter()
+                torch.nn.functional.conv3d(video, kernel, padding=(0, 1, 1))
+                for _ in range(8):
+                    tokens @ proj
+                torch.nn.functional.scaled_dot_product_attention(q, q, q)
+                times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return 1e3 * statistics.median(times[2:])
+
 def log_event(runs_dir, **entry):
     "Append one JSON line to the runs folder's `toy_pipeline.jsonl`."
     path = Path(runs_dir) / "toy_pipeline.jsonl"
@@ -348,7 +374,8 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
         inputs = check_needs(stage, stages, runs_dir)
         if progress:
             print(f"[{i + 1}/{len(stages)}] {stage.name}: training in {Path(runs_dir) / stage.folder}")
-        log_event(runs_dir, stage=stage.name, event="start", settings=stage.settings)
+        log_event(runs_dir, stage=stage.name, event="start", settings=stage.settings,
+                  probe_ms=round(machine_probe(), 2))   # stage minutes differ 3x between machines of this kind
         t0 = time.time()
         run_stage(stage, inputs, runs_dir, minutes, threads, progress, processes)   # ships below, all at once
         done = output.is_file()
