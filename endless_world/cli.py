@@ -519,9 +519,10 @@ def _run_train_toy(args):
         raise UsageError("--ship: the tiny recipe is a smoke test; its models don't ship")
     status = run_toy_pipeline(args.out_dir, recipe, only=args.only, force=args.force, minutes=args.minutes,
                               ship=args.ship, threads=args.threads, progress=not args.quiet, processes=args.processes,
-                              vae=args.vae)
+                              vae=args.vae, reuse=args.reuse_shipped)
     print(', '.join(f'{name}: {state}' for name, state in status.items()))
-    if args.ship and not args.only and set(status.values()) <= {'done', 'skipped'}:   # the whole set just shipped
+    finished = {'done', 'skipped', 'reused'}
+    if args.ship and not args.only and set(status.values()) <= finished:   # the whole set just shipped
         problems = check_shipped_set()
         if problems:
             raise CheckpointError('; '.join(problems))
@@ -545,6 +546,9 @@ def _add_train_toy(models):
                    help='run only this stage (repeatable): teacher, ode_init, dmd_<variant>')
     p.add_argument('--force', action='append', metavar='STAGE',
                    help="train this stage again from scratch (repeatable; its caches are kept)")
+    p.add_argument('--reuse-shipped', action='append', metavar='STAGE',
+                   help="take this stage's model from data/ instead of training it (repeatable; e.g. teacher, "
+                        "ode_init), if its recorded settings and inputs are the recipe's and this run's")
     p.add_argument('--minutes', type=positive_float, default=60.0,
                    help='per stage: stop after this many minutes (resumable; default: 60)')
     p.add_argument('--ship', action='store_true',

@@ -13,16 +13,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, copy_checkpoint,
-                                      weights_path, write_json)
+from ..checkpoint import (DATA_DIR, CheckpointError, CheckpointNotFoundError, config_path,
+                                      copy_checkpoint, weights_path, write_json)
 from .latent_data import file_sha256
 
 # %% auto #0
 __all__ = ['DMD_VARIANTS', 'PLAIN_TOY_RECIPE', 'TOY_RECIPE', 'TINY_RECIPE', 'NEXT_TOY_RECIPE', 'TOY_RECIPES', 'RECORDED_AT',
            'OFF_BY_DEFAULT', 'READS', 'TRAIN_SUMMARY', 'DATA_BUDGET_MB', 'Stage', 'toy_stages', 'stage_output',
            'check_needs', 'run_stage', 'launch_stage', 'stage_worker', 'summarize_log', 'stage_mismatches',
-           'reset_stage', 'write_summaries', 'ship_toy_models', 'machine_probe', 'log_event', 'run_toy_pipeline',
-           'check_shipped_set']
+           'reset_stage', 'write_summaries', 'ship_toy_models', 'reuse_shipped', 'machine_probe', 'log_event',
+           'run_toy_pipeline', 'check_shipped_set']
 
 # %% ../../nbs/16_train_toy.ipynb #be58c4aa
 DMD_VARIANTS = {   # the ablation's DMD rows (variant names of `12_self_forcing`), in the order the pipeline trains them
@@ -302,6 +302,23 @@ def ship_toy_models(stages: list, runs_dir,
         written.append(copy_checkpoint(vae, data_dir / "toy_vae"))
     return written
 
+def reuse_shipped(stage: Stage, stages: list, runs_dir, data_dir=None) -> Path:
+    "Put the shipped model of `stage` in its run folder as if trained there, if it is what the recipe asks for."
+    data_dir = Path(DATA_DIR if data_dir is None else data_dir)
+    output, shipped = stage_output(stage, runs_dir), weights_path(data_dir / stage.shipped)
+    if not shipped.is_file():
+        raise CheckpointNotFoundError(f"{shipped}: stage {stage.name!r} has no shipped model to reuse")
+    copy_checkpoint(shipped, output.with_suffix(""))
+    problems = stage_mismatches(stage, stages, runs_dir)   # its settings, and the files it read (the runs' own)
+    if problems:
+        record = config_path(output)
+        for path in (output, record):
+            path.unlink()
+        problems = [problem.replace(str(record), str(config_path(shipped))) for problem in problems]
+        raise CheckpointError(f"{'; '.join(problems)}: the shipped {stage.shipped} is not what stage {stage.name!r} "
+                              f"asks for here; train it instead (without --reuse-shipped {stage.name})")
+    return output
+
 def machine_probe(repeats: int = 20) -> float:
     "Milliseconds of a fixed one-thread workload in the toy's regime (a small 3D convolution, matrix products, "
     "softmax attention), median of `repeats`: how fast this machine's cores are, beside any minutes it measures."
@@ -345,14 +362,15 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
                      variants: dict = DMD_VARIANTS,   # the DMD variants, in order
                      processes: int = 1,              # DMD stages: data-parallel processes (`launch_stage`)
                      vae=None,                        # the toy VAE to train on (and ship); None: the shipped one
-                     ) -> dict:                       # {stage name: "done", "skipped" or "stopped"}
+                     reuse: list | None = None,       # take these stages' models from data/ (`reuse_shipped`)
+                     ) -> dict:                       # {stage name: "done", "skipped", "reused" or "stopped"}
     "Run the toy pipeline's stages in order, skipping finished ones and resuming an interrupted one."
     stages = toy_stages(recipe, variants, vae)
     if vae is not None and not weights_path(vae).is_file():     # before an hour of teacher training, not after
         raise CheckpointNotFoundError(f"{weights_path(vae)}: no such toy VAE (vae: PATH names PATH.safetensors "
                                       "with PATH.json beside it)")
     names = [s.name for s in stages]
-    for name in (only or []) + (force or []):
+    for name in (only or []) + (force or []) + (reuse or []):
         if name not in names:
             raise ValueError(f"unknown stage {name!r}; the stages are: {', '.join(names)}")
     status = {}
@@ -362,6 +380,13 @@ def run_toy_pipeline(runs_dir,                        # every stage's folder goe
         if force and stage.name in force:
             log_event(runs_dir, stage=stage.name, event="reset", removed=[str(p) for p in reset_stage(stage, runs_dir)])
         output = stage_output(stage, runs_dir)
+        if reuse and stage.name in reuse and not output.is_file():
+            reuse_shipped(stage, stages, runs_dir)
+            status[stage.name] = "reused"
+            log_event(runs_dir, stage=stage.name, event="reused", output=str(output), shipped=stage.shipped)
+            if progress:
+                print(f"[{i + 1}/{len(stages)}] {stage.name}: the shipped {stage.shipped}, reused ({output})")
+            continue
         if output.is_file() and (problems := stage_mismatches(stage, stages, runs_dir)):
             raise CheckpointError(f"{'; '.join(problems)}: stage {stage.name!r} was trained otherwise; retrain it "
                                   f"with `endless-world train toy --force {stage.name}`, or use another --out-dir")
